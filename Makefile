@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 
 .PHONY: help venv build lint fmt cargo-test pytest test demo kafka-fetch broker-up broker-down \
-        bench-records clean
+        bench-records clean codegen codegen-check
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -43,13 +43,19 @@ fmt: venv ## format Python and Rust in place
 cargo-test: ## pure-Rust tests (no Python needed)
 	cargo test -p kaffe-core --release --quiet
 
+codegen: venv ## regenerate rust/kaffe-core/src/protocol/generated from the pinned kafka-clients jar
+	$(PY) -m codegen
+
+codegen-check: venv ## fail if the committed protocol tables drifted from the pinned specs
+	$(PY) -m codegen --check
+
 kafka-fetch: venv ## download the pinned Kafka jars through Maven (cached in ~/.cache/kaffe)
 	$(PY) -m kafka_harness fetch
 
 pytest: build kafka-fetch ## the pytest suite; fixtures start and stop real brokers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint cargo-test pytest ## everything: lint, cargo test, pytest against real brokers
+test: lint codegen-check cargo-test pytest ## everything: lint, cargo test, pytest against real brokers
 
 demo: build kafka-fetch ## start the local broker and move real messages through kaffe
 	$(PY) examples/demo.py

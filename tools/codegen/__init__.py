@@ -1,0 +1,23 @@
+"""Generate kaffe's Kafka protocol schema tables from Kafka's own message specs.
+
+Kafka ships every request, response and header definition as JSON (with ``//`` comments) inside
+``kafka-clients.jar`` under ``common/message/``. This package reads those files straight out of the
+pinned jar (fetched through Maven), keeps only the facts a codec needs (names, types, versions,
+nullability, tags, defaults; no prose) and writes them as Rust ``static`` tables into
+``rust/kaffe-core/src/protocol/generated/``.
+
+Usage (from the repository root)::
+
+    PYTHONPATH=tools python -m codegen            # regenerate the committed tables
+    PYTHONPATH=tools python -m codegen --check    # exit 1 if the committed tables drifted
+"""
+
+from __future__ import annotations
+
+KAFKA_VERSION = "4.1.2"
+"""The Kafka release whose ``kafka-clients`` jar the tables come from."""
+
+KAFKA_CLIENTS_SHA256 = "afe861c05067f4018a3148d73c1ed1e5fc90808757c15b043527d7e535a5d431"
+"""SHA-256 of ``kafka-clients-4.1.2.jar`` as published on Maven Central (pins the input)."""
+
+__all__ = ["KAFKA_CLIENTS_SHA256", "KAFKA_VERSION"]

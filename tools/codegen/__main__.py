@@ -1,0 +1,117 @@
+"""Command line: ``python -m codegen [--check] [--jar PATH] [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from . import KAFKA_VERSION, jar, jsonc
+from .model import MessageSpec, SpecError, parse_message
+from .rust import render_all
+
+log = logging.getLogger("kaffe.codegen")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = REPO_ROOT / "rust" / "kaffe-core" / "src" / "protocol" / "generated"
+
+
+def load_messages(jar_path: Path) -> dict[str, MessageSpec]:
+    """Parse every spec in the jar, keyed by file name."""
+    messages: dict[str, MessageSpec] = {}
+    for file_name, text in sorted(jar.read_specs(jar_path).items()):
+        try:
+            doc = jsonc.loads(text)
+        except ValueError as exc:
+            raise SpecError(f"{file_name}: {exc}") from exc
+        messages[file_name] = parse_message(file_name, doc)
+    return messages
+
+
+def write_tree(out: Path, files: dict[str, str]) -> None:
+    """Replace the ``*.rs`` files of ``out`` with ``files``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.rs"):
+        if stale.name not in files:
+            stale.unlink()
+    for name, content in files.items():
+        path = out / name
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.write_text(content, encoding="utf-8")
+
+
+def compare(committed: Path, fresh: dict[str, str]) -> list[str]:
+    """Describe how ``committed`` differs from ``fresh``; empty if identical."""
+    problems: list[str] = []
+    existing = {p.name for p in committed.glob("*.rs")} if committed.is_dir() else set()
+    for name in sorted(existing - set(fresh)):
+        problems.append(f"extra file (not generated): {name}")
+    for name in sorted(set(fresh) - existing):
+        problems.append(f"missing file: {name}")
+    for name in sorted(existing & set(fresh)):
+        old = (committed / name).read_text(encoding="utf-8")
+        if old != fresh[name]:
+            diff = list(
+                difflib.unified_diff(
+                    old.splitlines(),
+                    fresh[name].splitlines(),
+                    f"committed/{name}",
+                    f"generated/{name}",
+                    lineterm="",
+                    n=1,
+                )
+            )
+            shown = diff[:12]
+            more = f"\n    ... ({len(diff) - len(shown)} more diff lines)" if len(diff) > 12 else ""
+            problems.append(f"differs: {name}\n    " + "\n    ".join(shown) + more)
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="regenerate into a temporary directory and fail if the committed tables differ",
+    )
+    parser.add_argument("--jar", type=Path, help=f"kafka-clients-{KAFKA_VERSION}.jar to read")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+
+    try:
+        jar_path = jar.find_jar(args.jar)
+        files = render_all(load_messages(jar_path))
+    except (SpecError, RuntimeError, OSError) as exc:
+        log.error("%s", exc)
+        return 2
+
+    out: Path = args.out
+    if args.check:
+        with tempfile.TemporaryDirectory(prefix="kaffe-codegen-") as tmp:
+            write_tree(Path(tmp), files)
+            fresh = {p.name: p.read_text(encoding="utf-8") for p in Path(tmp).glob("*.rs")}
+        problems = compare(out, fresh)
+        if problems:
+            log.error(
+                "generated protocol tables in %s are out of date (%d problems); run `make codegen`",
+                out,
+                len(problems),
+            )
+            for problem in problems:
+                sys.stderr.write(f"  {problem}\n")
+            return 1
+        log.info("%d generated files in %s match kafka-clients %s", len(files), out, KAFKA_VERSION)
+        return 0
+
+    write_tree(out, files)
+    log.info("wrote %d files to %s from %s", len(files), out, jar_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
