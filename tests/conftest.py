@@ -1,0 +1,154 @@
+"""Shared pytest fixtures: real Apache Kafka brokers started by ``tools/kafka_harness``.
+
+* ``kafka_broker``   session-scoped single node (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL);
+                     with ``KAFFE_TEST_BOOTSTRAP=host:port`` an external broker instead.
+* ``local_kafka_broker`` the same, but skips with the reason when the broker is external
+                     (SSL/SASL listeners, certificates and users exist only on our own broker).
+* ``topic_factory``  function-scoped: ``topic_factory(partitions)`` -> a fresh topic name,
+                     deleted at teardown.
+* ``kafka_cluster``  session-scoped three-node cluster, started only when a test asks for it.
+
+Run dirs live under ``.kafka-local/``; they are removed after a green session and kept (and
+printed) when anything failed, or always with ``KAFFE_KEEP_LOGS=1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_TOOLS = Path(__file__).resolve().parents[1] / "tools"
+if str(_TOOLS) not in sys.path:
+    sys.path.insert(0, str(_TOOLS))
+
+from kafka_harness.broker import BrokerHandle, ExternalBroker, LocalBroker  # noqa: E402
+from kafka_harness.cluster import LocalCluster  # noqa: E402
+from kafka_harness.jars import KafkaJars, fetch  # noqa: E402
+from kafka_harness.process import stop_all  # noqa: E402
+from kafka_harness.topics import TopicFactory  # noqa: E402
+
+log = logging.getLogger("kaffe.tests")
+
+_RUN_DIRS: list[Path] = []
+_KEPT: list[Path] = []
+
+
+def _external_bootstrap() -> str | None:
+    return os.environ.get("KAFFE_TEST_BOOTSTRAP") or None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Reject backends this harness does not provide (there is no Docker here)."""
+    backend = os.environ.get("KAFFE_TEST_BACKEND", "local")
+    if backend not in ("", "local"):
+        raise pytest.UsageError(
+            f"KAFFE_TEST_BACKEND={backend!r} is not available: the harness runs real Kafka "
+            "from Maven jars (KAFFE_TEST_BACKEND=local, the default) or an external broker "
+            "via KAFFE_TEST_BOOTSTRAP=host:port."
+        )
+
+
+# --------------------------------------------------------------------------- brokers
+
+
+@pytest.fixture(scope="session")
+def kafka_jars() -> KafkaJars:
+    """The pinned Kafka jars for ``$KAFKA_LINE`` (downloaded once, then cached)."""
+    return fetch()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(kafka_jars: KafkaJars) -> Iterator[BrokerHandle]:
+    """The single-node broker for the session (or the external one)."""
+    external = _external_bootstrap()
+    if external is not None:
+        ext = ExternalBroker(external, kafka_jars)
+        try:
+            yield ext
+        finally:
+            ext.stop()
+            if ext.run_dir is not None:
+                _RUN_DIRS.append(ext.run_dir)
+        return
+    broker = LocalBroker(kafka_jars)
+    _RUN_DIRS.append(broker.run_dir)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def local_kafka_broker(kafka_broker: BrokerHandle) -> LocalBroker:
+    """The harness's own broker; skips (saying why) when running against an external one."""
+    if isinstance(kafka_broker, ExternalBroker):
+        try:
+            kafka_broker.require_local("this test")
+        except RuntimeError as exc:
+            pytest.skip(str(exc))
+    assert isinstance(kafka_broker, LocalBroker)
+    return kafka_broker
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(kafka_jars: KafkaJars) -> Iterator[LocalCluster]:
+    """A three-node cluster, started the first time a test asks for it."""
+    external = _external_bootstrap()
+    if external is not None:
+        pytest.skip(
+            f"the three-node cluster tests kill and restart broker processes the harness "
+            f"owns; KAFFE_TEST_BOOTSTRAP={external} points at an external broker"
+        )
+    cluster = LocalCluster(kafka_jars)
+    _RUN_DIRS.append(cluster.run_dir)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+# --------------------------------------------------------------------------- topics
+
+
+@pytest.fixture
+def topic_factory(kafka_broker: BrokerHandle) -> Iterator[TopicFactory]:
+    """``topic_factory(n)`` creates a topic with ``n`` partitions, deleted after the test."""
+    factory = TopicFactory(kafka_broker.admin)
+    try:
+        yield factory
+    finally:
+        factory.cleanup()
+
+
+# --------------------------------------------------------------------------- session end
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop anything still running; keep run dirs (logs) only if something failed."""
+    stop_all()
+    failed = session.testsfailed > 0 or exitstatus not in (0, 5)
+    keep = failed or os.environ.get("KAFFE_KEEP_LOGS") == "1"
+    for run_dir in _RUN_DIRS:
+        if not run_dir.exists():
+            continue
+        if keep:
+            _KEPT.append(run_dir)
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    _RUN_DIRS.clear()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print where the kept broker logs are."""
+    if _KEPT:
+        terminalreporter.write_sep("-", "Kafka broker logs kept")
+        for run_dir in _KEPT:
+            terminalreporter.write_line(str(run_dir))
