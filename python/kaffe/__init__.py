@@ -8,17 +8,10 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from kaffe.errors import (
-    AuthenticationError,
-    ConfigError,
-    ConnectionError,
-    CorruptRecordError,
-    KafkaConnectionError,
-    KafkaError,
-    KafkaTimeoutError,
-    ProtocolError,
-    UnsupportedCompressionTypeError,
-)
+from kaffe import aio
+from kaffe.admin import AdminClient
+from kaffe.errors import *  # noqa: F403  (every error class is public API: kaffe.<Name>Error)
+from kaffe.errors import __all__ as _error_names
 
 try:
     __version__: str = _metadata.version("kaffe")
@@ -26,14 +19,8 @@ except _metadata.PackageNotFoundError:  # running from a source tree that was ne
     __version__ = "0.0.0"
 
 __all__ = [
-    "AuthenticationError",
-    "ConfigError",
-    "ConnectionError",
-    "CorruptRecordError",
-    "KafkaConnectionError",
-    "KafkaError",
-    "KafkaTimeoutError",
-    "ProtocolError",
-    "UnsupportedCompressionTypeError",
+    "AdminClient",
     "__version__",
+    "aio",
+    *_error_names,
 ]

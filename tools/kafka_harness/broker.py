@@ -87,12 +87,16 @@ class LocalBroker:
         run_dir: Path | None = None,
         detached: bool = False,
         ready_timeout: float = READY_TIMEOUT_S,
+        extra_properties: Mapping[str, str] | None = None,
     ) -> None:
         """Prepare a broker; :meth:`start` (or ``with``) creates files and starts the JVM.
 
         ``jars`` defaults to :func:`kafka_harness.jars.fetch` for ``$KAFKA_LINE``.
         ``detached`` brokers outlive this Python process (``python -m kafka_harness up``).
+        ``extra_properties`` are merged over the generated ``server.properties`` (for tests
+        that need, say, ``connections.max.reauth.ms``).
         """
+        self.extra_properties: dict[str, str] = dict(extra_properties or {})
         self.jars = jars if jars is not None else fetch()
         self.run_dir = run_dir if run_dir is not None else new_run_dir("broker")
         self.detached = detached
@@ -210,6 +214,7 @@ class LocalBroker:
             certs=self._certs,
             plain_users=list(self.users.values()),
         )
+        props.update(self.extra_properties)
         write_config(self.dirs, props, f"kaffe harness single node, Kafka {self.version}")
 
         t0 = time.monotonic()

@@ -1,0 +1,50 @@
+"""Kafka's framing: every request and response is a 4-byte big-endian size, then the payload."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+from kaffe.errors import ProtocolError
+
+_SIZE = struct.Struct(">i")
+_CORRELATION = struct.Struct(">i")
+_TLS_ALERT = 0x15
+_TLS_HANDSHAKE = 0x16
+
+
+def frame(payload: bytes) -> bytes:
+    """``payload`` with its size prefix, ready to write."""
+    return _SIZE.pack(len(payload)) + payload
+
+
+async def read_frame(reader: asyncio.StreamReader, max_bytes: int) -> bytes | None:
+    """Read one frame's payload; ``None`` on a clean end of stream between frames.
+
+    Raises:
+        ProtocolError: a negative size or one above ``max_bytes`` (checked before reading, so a
+            hostile size never allocates).
+        asyncio.IncompleteReadError: the stream ended inside a frame.
+    """
+    try:
+        head = await reader.readexactly(_SIZE.size)
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            return None
+        raise
+    (size,) = _SIZE.unpack(head)
+    if size < _CORRELATION.size or size > max_bytes:
+        hint = ""
+        if head[0] in (_TLS_ALERT, _TLS_HANDSHAKE) and head[1] == 3:
+            hint = " (the bytes look like TLS: is this a TLS listener? then set ssl)"
+        raise ProtocolError(
+            f"response frame size {size} is outside the allowed range "
+            f"{_CORRELATION.size}..{max_bytes} bytes{hint}"
+        )
+    return await reader.readexactly(size)
+
+
+def correlation_id(payload: bytes) -> int:
+    """The correlation id every response starts with (``payload`` has at least 4 bytes)."""
+    (value,) = _CORRELATION.unpack_from(payload, 0)
+    return int(value)

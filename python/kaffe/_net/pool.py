@@ -1,0 +1,131 @@
+"""Connections by broker address, re-established on demand with capped, jittered backoff.
+
+:meth:`ConnectionPool.get` returns a connected :class:`BrokerConnection`, making a new one when
+there is none or the old one died (the broker closed an idle connection, a request timed out,
+...). After a failed attempt the next one to the same address waits
+``min(reconnect_backoff * 2**(failures-1), reconnect_backoff_max)``, jittered by +-20 %.
+
+Authentication and TLS failures are not retriable: the pool raises them, and until
+``reconnect_backoff_max`` (at least) has passed it raises the same error again at once instead of
+trying, so a wrong password never turns into a storm of login attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+
+from kaffe._net.connection import BrokerConnection
+from kaffe._net.options import ConnectionOptions
+from kaffe.errors import ConnectionError, KafkaError
+
+log = logging.getLogger("kaffe.net")
+
+_JITTER = 0.2
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    next_attempt: float = 0.0
+    last_error: KafkaError | None = None
+
+
+def backoff_delay(failures: int, base: float, cap: float, *, retriable: bool = True) -> float:
+    """Seconds to wait after ``failures`` consecutive failures (``failures >= 1``)."""
+    exponent = min(max(failures - 1, 0), 30)
+    delay = min(cap, base * float(2**exponent))
+    delay *= 1.0 + random.uniform(-_JITTER, _JITTER)
+    if not retriable:
+        delay = max(delay, cap)
+    return float(min(delay, cap * (1.0 + _JITTER)))
+
+
+class ConnectionPool:
+    """Connections by ``(host, port)``, reconnecting with capped exponential backoff + jitter."""
+
+    def __init__(self, options: ConnectionOptions) -> None:
+        """Create an empty pool; connections are made by :meth:`get`."""
+        self.options = options
+        self._conns: dict[tuple[str, int], BrokerConnection] = {}
+        self._backoff: dict[tuple[str, int], _Backoff] = {}
+        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self._closed = False
+
+    def __repr__(self) -> str:
+        """The addresses with a live connection."""
+        live = [f"{h}:{p}" for (h, p), c in self._conns.items() if c.connected]
+        return f"ConnectionPool(connected={live})"
+
+    async def get(self, host: str, port: int, node_id: int | None = None) -> BrokerConnection:
+        """A connected connection to ``host:port``; reconnects (after backoff) if needed.
+
+        Raises whatever :meth:`BrokerConnection.connect` raises; during the backoff after an
+        authentication or TLS failure, that failure again without a new attempt.
+        """
+        if self._closed:
+            raise ConnectionError("the connection pool is closed")
+        key = (host, port)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if self._closed:
+                raise ConnectionError("the connection pool is closed")
+            conn = self._conns.get(key)
+            if conn is not None:
+                if conn.connected:
+                    if conn.node_id is None and node_id is not None:
+                        conn.node_id = node_id
+                    return conn
+                del self._conns[key]
+                await conn.close()
+                log.debug("broker %s:%d: connection was closed; reconnecting", host, port)
+            state = self._backoff.get(key)
+            if state is not None:
+                wait = state.next_attempt - asyncio.get_running_loop().time()
+                if wait > 0:
+                    last = state.last_error
+                    if last is not None and not last.retriable:
+                        raise last.with_traceback(None)
+                    await asyncio.sleep(wait)
+            conn = BrokerConnection(host, port, self.options, node_id=node_id)
+            try:
+                await conn.connect()
+            except KafkaError as exc:
+                state = self._backoff.setdefault(key, _Backoff())
+                state.failures += 1
+                delay = backoff_delay(
+                    state.failures,
+                    self.options.reconnect_backoff,
+                    self.options.reconnect_backoff_max,
+                    retriable=exc.retriable,
+                )
+                state.next_attempt = asyncio.get_running_loop().time() + delay
+                state.last_error = exc
+                log.info(
+                    "broker %s:%d: attempt %d failed (%s); next attempt in %.2f s",
+                    host,
+                    port,
+                    state.failures,
+                    type(exc).__name__,
+                    delay,
+                )
+                raise
+            self._backoff.pop(key, None)
+            if self._closed:
+                await conn.close()
+                raise ConnectionError("the connection pool is closed")
+            self._conns[key] = conn
+            return conn
+
+    def connection(self, host: str, port: int) -> BrokerConnection | None:
+        """The current connection to ``host:port`` (connected or not), if any."""
+        return self._conns.get((host, port))
+
+    async def close(self) -> None:
+        """Close every connection; their in-flight requests fail with ``ConnectionError``."""
+        self._closed = True
+        conns = list(self._conns.values())
+        self._conns.clear()
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
