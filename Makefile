@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 
 .PHONY: help venv build lint fmt cargo-test pytest test demo kafka-fetch broker-up broker-down \
-        bench-records clean codegen codegen-check
+        bench-records clean codegen codegen-check stubtest
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ fmt: venv ## format Python and Rust in place
 	$(VENV)/bin/ruff check --fix python tests tools benches examples
 	cargo fmt --all
 
+stubtest: build ## check python/kaffe/_core.pyi against the built native module
+	$(PY) -m mypy.stubtest kaffe._core
+
 cargo-test: ## pure-Rust tests (no Python needed)
 	cargo test -p kaffe-core --release --quiet
 
@@ -55,7 +58,7 @@ kafka-fetch: venv ## download the pinned Kafka jars through Maven (cached in ~/.
 pytest: build kafka-fetch ## the pytest suite; fixtures start and stop real brokers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint codegen-check cargo-test pytest ## everything: lint, cargo test, pytest against real brokers
+test: lint codegen-check cargo-test stubtest pytest ## everything: lint, cargo test, pytest against real brokers
 
 demo: build kafka-fetch ## start the local broker and move real messages through kaffe
 	$(PY) examples/demo.py

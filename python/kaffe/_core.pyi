@@ -3,7 +3,7 @@
 Checked against the built module with ``python -m mypy.stubtest kaffe._core``.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeAlias, final
 
 __all__ = [
@@ -184,7 +184,7 @@ def encode_request(
     api_version: int,
     correlation_id: int,
     client_id: str | None,
-    body: dict[str, Any],
+    body: Mapping[str, Any],
 ) -> bytes:
     """Encode a request frame (header and body) without the 4-byte size prefix."""
 
@@ -192,14 +192,14 @@ def decode_response(api_key: int, api_version: int, data: bytes) -> tuple[int, d
     """Decode a response frame (no size prefix) to ``(correlation_id, body)``."""
 
 def encode_response(
-    api_key: int, api_version: int, correlation_id: int, body: dict[str, Any]
+    api_key: int, api_version: int, correlation_id: int, body: Mapping[str, Any]
 ) -> bytes:
     """Encode a response frame (header and body) without the 4-byte size prefix."""
 
 def decode_request(data: bytes) -> tuple[int, int, int, str | None, dict[str, Any]]:
     """Decode a request frame to ``(api_key, api_version, correlation_id, client_id, body)``."""
 
-def encode_data(name: str, version: int, body: dict[str, Any]) -> bytes:
+def encode_data(name: str, version: int, body: Mapping[str, Any]) -> bytes:
     """Encode a data message (such as ``ConsumerProtocolSubscription``) at ``version``."""
 
 def decode_data(name: str, version: int, data: bytes) -> dict[str, Any]:

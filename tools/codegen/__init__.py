@@ -4,12 +4,13 @@ Kafka ships every request, response and header definition as JSON (with ``//`` c
 ``kafka-clients.jar`` under ``common/message/``. This package reads those files straight out of the
 pinned jar (fetched through Maven), keeps only the facts a codec needs (names, types, versions,
 nullability, tags, defaults; no prose) and writes them as Rust ``static`` tables into
-``rust/kaffe-core/src/protocol/generated/``.
+``rust/kaffe-core/src/protocol/generated/``, and as Python ``TypedDict`` classes describing the
+dicts ``kaffe._core`` encodes and decodes into ``python/kaffe/_protocol_types/``.
 
 Usage (from the repository root)::
 
     PYTHONPATH=tools python -m codegen            # regenerate the committed tables
-    PYTHONPATH=tools python -m codegen --check    # exit 1 if the committed tables drifted
+    PYTHONPATH=tools python -m codegen --check    # exit 1 if the committed output drifted
 """
 
 from __future__ import annotations

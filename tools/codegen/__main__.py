@@ -1,4 +1,4 @@
-"""Command line: ``python -m codegen [--check] [--jar PATH] [--out DIR]``."""
+"""Command line: ``python -m codegen [--check] [--jar PATH] [--out DIR] [--py-out DIR]``."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from pathlib import Path
 
 from . import KAFKA_VERSION, jar, jsonc
 from .model import MessageSpec, SpecError, parse_message
+from .python import render_python
 from .rust import render_all
 
 log = logging.getLogger("kaffe.codegen")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "rust" / "kaffe-core" / "src" / "protocol" / "generated"
+DEFAULT_PY_OUT = REPO_ROOT / "python" / "kaffe" / "_protocol_types"
 
 
 def load_messages(jar_path: Path) -> dict[str, MessageSpec]:
@@ -31,10 +33,10 @@ def load_messages(jar_path: Path) -> dict[str, MessageSpec]:
     return messages
 
 
-def write_tree(out: Path, files: dict[str, str]) -> None:
-    """Replace the ``*.rs`` files of ``out`` with ``files``."""
+def write_tree(out: Path, files: dict[str, str], pattern: str = "*.rs") -> None:
+    """Replace the files of ``out`` that match ``pattern`` with ``files``."""
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.rs"):
+    for stale in out.glob(pattern):
         if stale.name not in files:
             stale.unlink()
     for name, content in files.items():
@@ -43,10 +45,10 @@ def write_tree(out: Path, files: dict[str, str]) -> None:
             path.write_text(content, encoding="utf-8")
 
 
-def compare(committed: Path, fresh: dict[str, str]) -> list[str]:
-    """Describe how ``committed`` differs from ``fresh``; empty if identical."""
+def compare(committed: Path, fresh: dict[str, str], pattern: str = "*.rs") -> list[str]:
+    """Describe how the ``pattern`` files of ``committed`` differ from ``fresh``; empty if equal."""
     problems: list[str] = []
-    existing = {p.name for p in committed.glob("*.rs")} if committed.is_dir() else set()
+    existing = {p.name for p in committed.glob(pattern)} if committed.is_dir() else set()
     for name in sorted(existing - set(fresh)):
         problems.append(f"extra file (not generated): {name}")
     for name in sorted(set(fresh) - existing):
@@ -76,40 +78,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="regenerate into a temporary directory and fail if the committed tables differ",
+        help="regenerate into a temporary directory and fail if the committed output differs",
     )
     parser.add_argument("--jar", type=Path, help=f"kafka-clients-{KAFKA_VERSION}.jar to read")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output directory of the Rust tables"
+    )
+    parser.add_argument(
+        "--py-out",
+        type=Path,
+        default=DEFAULT_PY_OUT,
+        help="output directory of the Python TypedDict package",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
     try:
         jar_path = jar.find_jar(args.jar)
-        files = render_all(load_messages(jar_path))
+        messages = load_messages(jar_path)
+        outputs = [
+            (args.out, render_all(messages), "*.rs", "Rust protocol tables"),
+            (args.py_out, render_python(messages), "*.py", "Python protocol types"),
+        ]
     except (SpecError, RuntimeError, OSError) as exc:
         log.error("%s", exc)
         return 2
 
-    out: Path = args.out
     if args.check:
-        with tempfile.TemporaryDirectory(prefix="kaffe-codegen-") as tmp:
-            write_tree(Path(tmp), files)
-            fresh = {p.name: p.read_text(encoding="utf-8") for p in Path(tmp).glob("*.rs")}
-        problems = compare(out, fresh)
-        if problems:
-            log.error(
-                "generated protocol tables in %s are out of date (%d problems); run `make codegen`",
-                out,
-                len(problems),
-            )
-            for problem in problems:
-                sys.stderr.write(f"  {problem}\n")
-            return 1
-        log.info("%d generated files in %s match kafka-clients %s", len(files), out, KAFKA_VERSION)
-        return 0
+        failed = False
+        for out, files, pattern, what in outputs:
+            with tempfile.TemporaryDirectory(prefix="kaffe-codegen-") as tmp:
+                write_tree(Path(tmp), files, pattern)
+                fresh = {p.name: p.read_text(encoding="utf-8") for p in Path(tmp).glob(pattern)}
+            problems = compare(out, fresh, pattern)
+            if problems:
+                failed = True
+                log.error(
+                    "generated %s in %s are out of date (%d problems); run `make codegen`",
+                    what,
+                    out,
+                    len(problems),
+                )
+                for problem in problems:
+                    sys.stderr.write(f"  {problem}\n")
+            else:
+                log.info(
+                    "%d generated files in %s match kafka-clients %s",
+                    len(files),
+                    out,
+                    KAFKA_VERSION,
+                )
+        return 1 if failed else 0
 
-    write_tree(out, files)
-    log.info("wrote %d files to %s from %s", len(files), out, jar_path)
+    for out, files, pattern, _ in outputs:
+        write_tree(out, files, pattern)
+        log.info("wrote %d files to %s from %s", len(files), out, jar_path)
     return 0
 
 
