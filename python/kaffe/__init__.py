@@ -10,8 +10,12 @@ from importlib import metadata as _metadata
 
 from kaffe import aio
 from kaffe.admin import AdminClient
+from kaffe.consumer import Consumer
 from kaffe.errors import *  # noqa: F403  (every error class is public API: kaffe.<Name>Error)
 from kaffe.errors import __all__ as _error_names
+from kaffe.group_member import GroupMemberSupervisor
+from kaffe.message import NO_COMMIT, OK, Message, commit_offset
+from kaffe.producer import Producer
 
 try:
     __version__: str = _metadata.version("kaffe")
@@ -19,7 +23,14 @@ except _metadata.PackageNotFoundError:  # running from a source tree that was ne
     __version__ = "0.0.0"
 
 __all__ = [
+    "NO_COMMIT",
+    "OK",
     "AdminClient",
+    "Consumer",
+    "GroupMemberSupervisor",
+    "Message",
+    "Producer",
+    "commit_offset",
     "__version__",
     "aio",
     *_error_names,

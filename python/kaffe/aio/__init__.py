@@ -3,5 +3,7 @@
 from __future__ import annotations
 
 from kaffe.aio.admin import AdminClient
+from kaffe.aio.consumer import Consumer, GroupMemberSupervisor
+from kaffe.aio.producer import Producer
 
-__all__ = ["AdminClient"]
+__all__ = ["AdminClient", "Consumer", "GroupMemberSupervisor", "Producer"]

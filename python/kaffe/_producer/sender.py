@@ -1,0 +1,614 @@
+"""The producer engine: queues records per partition, cuts batches, sends Produce requests.
+
+Everything here runs on the client's event loop. :meth:`Engine.enqueue` appends a produce
+call's records to the partitions' queues and returns one future per chunk. One sender task
+(:meth:`Engine._run`) wakes when records arrive, a response comes back or a linger/backoff timer
+expires, and then, round by round, takes at most one batch per partition whose batch is ready
+(lingering done) and whose in-flight count is under the limit, groups the round's batches by
+leader and sends one Produce request per broker. Requests to a broker are pipelined on its
+connection, so several are in flight at once; per partition at most ``partition_onwire_limit``
+(at most 5 with idempotence, which keeps them in order; without idempotence more than 1 may
+reorder on retry, as in brod).
+
+Every chunk has a delivery deadline (loop time). A batch that fails retriably (a dropped
+connection, a timeout, ``NOT_LEADER_OR_FOLLOWER``...) refreshes metadata and is re-sent after
+``retry_backoff_ms`` while it has retries left and its deadline allows; otherwise its chunks
+fail with the error. Queued chunks whose deadline passes (no leader, broker unreachable) fail
+with :class:`kaffe.KafkaTimeoutError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any, cast
+
+from kaffe import _core
+from kaffe._cluster.client import Cluster
+from kaffe._cluster.errors import Deadline, error_for, is_retriable
+from kaffe._producer import idempotence as idem
+from kaffe._producer.accumulator import BATCH_OVERHEAD, Batch, Chunk, PartitionState, split
+from kaffe._producer.messages import Record
+from kaffe._producer.settings import ProducerSettings
+from kaffe.errors import KafkaError, KafkaTimeoutError
+
+__all__ = ["API_PRODUCE", "Engine"]
+
+log = logging.getLogger("kaffe.producer")
+
+API_PRODUCE = 0
+_PRODUCE_MAX_VERSION = 12  # v13 names topics by id; kaffe names them
+_NETWORK_SLACK_S = 5.0
+_IDLE_TICK_S = 1.0
+_MAX_IDEMPOTENT_IN_FLIGHT = 5
+_REQUEST_MAX_BYTES = 16 * 1024 * 1024
+
+
+class Engine:
+    """Batching, sending and retrying for one producer (see the module docs)."""
+
+    def __init__(self, settings: ProducerSettings, cluster: Cluster) -> None:
+        """Prepare; :meth:`start` fetches metadata and the producer id."""
+        self.settings = settings
+        self.cluster = cluster
+        self._partitions: dict[tuple[str, int], PartitionState] = {}
+        self._active: set[PartitionState] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._requests: set[asyncio.Task[None]] = set()
+        self._metadata_task: asyncio.Task[None] | None = None
+        self._pid_task: asyncio.Task[None] | None = None
+        self._identity = idem.ProducerIdentity()
+        self.idempotent = False
+        self._pid_stale = False
+        self._failures: list[BaseException] = []
+        self._outstanding: set[asyncio.Future[int]] = set()
+        self._closing = False
+        self._flushing = 0
+        self.transactional_hook: Any = None  # set by the transaction manager
+        s = settings
+        self._codec = s.compression
+        self._batch_limit = s.max_batch_size - BATCH_OVERHEAD
+        self._linger = s.max_linger_ms / 1000.0
+        self._linger_count = s.max_linger_count
+        self._backoff = s.retry_backoff_ms / 1000.0
+        self._request_timeout = s.ack_timeout_ms / 1000.0 + _NETWORK_SLACK_S
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def identity(self) -> idem.ProducerIdentity:
+        """The current producer id and epoch (``-1, -1`` when not idempotent)."""
+        return self._identity
+
+    async def start(self, timeout: float) -> None:
+        """Fetch metadata and, when idempotence is on (or automatic and supported), a producer
+        id; start the sender task.
+
+        Raises:
+            kaffe.ConnectionError: no broker reachable.
+            kaffe.KafkaTimeoutError: not done within ``timeout``.
+        """
+        deadline = Deadline(timeout)
+        await self.cluster.bootstrap(timeout=deadline.remaining())
+        s = self.settings
+        want = s.enable_idempotence
+        if want is None:
+            want = s.required_acks == -1
+            if want:
+                conn = await self.cluster.any_connection(timeout=deadline.remaining())
+                want = idem.supports_idempotence(conn.api_versions())
+        if want:
+            try:
+                self._identity = await idem.init_producer_id(
+                    self.cluster,
+                    transactional_id=s.transactional_id,
+                    transaction_timeout_ms=s.transaction_timeout_ms,
+                    deadline=deadline,
+                )
+                self.idempotent = True
+            except KafkaError as exc:
+                if s.enable_idempotence is None and not isinstance(exc, KafkaTimeoutError):
+                    log.warning("idempotence is off: InitProducerId failed: %s", exc)
+                else:
+                    raise
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="kaffe-producer-sender"
+            )
+
+    async def close(self, timeout: float) -> None:
+        """Deliver what is pending within ``timeout`` (and the messages' own deadlines); fail
+        whatever is left loudly; stop the sender. Does not close the cluster."""
+        self._closing = True
+        with contextlib.suppress(KafkaTimeoutError, TimeoutError):
+            await self.wait_all(timeout)
+        left = [f for f in self._outstanding if not f.done()]
+        if left:
+            log.error("producer closed with %d produce call part(s) undelivered", len(left))
+            err = KafkaTimeoutError("the producer was closed before these messages were delivered")
+            for state in list(self._partitions.values()):
+                while state.queue:
+                    self._fail_chunk(state.queue.popleft(), err)
+                for batch in state.retries:
+                    self._fail_batch(batch, err)
+                state.retries.clear()
+            for fut in left:
+                if not fut.done():
+                    fut.set_exception(err)
+        task, self._task = self._task, None
+        tasks = [t for t in (task, self._metadata_task, self._pid_task) if t is not None]
+        tasks += list(self._requests)
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+
+    # ------------------------------------------------------------------ producing
+
+    def state(self, topic: str, partition: int) -> PartitionState:
+        """The state of ``topic``/``partition`` (created on first use)."""
+        key = (topic, partition)
+        st = self._partitions.get(key)
+        if st is None:
+            st = self._partitions[key] = PartitionState(topic, partition)
+        return st
+
+    async def enqueue(
+        self, topic: str, groups: dict[int, tuple[list[Record], list[int]]]
+    ) -> list[tuple[int, asyncio.Future[int]]]:
+        """Queue records (grouped by partition) and return ``(partition, future)`` per chunk;
+        each future resolves to the offset of the chunk's first record."""
+        if self._closing or self._task is None:
+            raise KafkaError("the producer is not started or is closed", retriable=False)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = now + self.settings.delivery_timeout
+        limit = self.settings.partition_buffer_limit
+        out: list[tuple[int, asyncio.Future[int]]] = []
+        for partition, (records, sizes) in groups.items():
+            state = self.state(topic, partition)
+            if self.transactional_hook is not None:
+                self.transactional_hook(state)
+            for part, size in split(records, sizes, self._batch_limit):
+                while not state.space.is_set():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        raise KafkaTimeoutError(
+                            f"{topic}/{partition}: partition_buffer_limit ({limit}) queued "
+                            "produce calls did not drain within the delivery deadline"
+                        )
+                    try:
+                        await asyncio.wait_for(state.space.wait(), remaining)
+                    except TimeoutError:
+                        continue
+                fut: asyncio.Future[int] = loop.create_future()
+                state.push(Chunk(part, size, fut, deadline), loop.time(), limit)
+                self._outstanding.add(fut)
+                fut.add_done_callback(self._done)
+                out.append((partition, fut))
+            self._active.add(state)
+        self._wake.set()
+        return out
+
+    def _done(self, fut: asyncio.Future[int]) -> None:
+        self._outstanding.discard(fut)
+        if not fut.cancelled() and fut.exception() is not None:
+            self._failures.append(fut.exception())  # type: ignore[arg-type]
+
+    def forget_failure(self, exc: BaseException) -> None:
+        """``exc`` was raised to the caller (``produce_sync``): ``flush`` need not repeat it."""
+        self._failures = [f for f in self._failures if f is not exc]
+
+    def take_failures(self) -> list[BaseException]:
+        """Errors of produce calls that failed since the last call (for ``flush``)."""
+        out, self._failures = self._failures, []
+        return out
+
+    async def wait_all(self, timeout: float) -> None:
+        """Send everything queued now (lingering ends) and wait until every produce call made
+        so far has completed, at most ``timeout`` seconds."""
+        pending = [f for f in self._outstanding if not f.done()]
+        if not pending:
+            return
+        self._flushing += 1
+        self._wake.set()
+        try:
+            _done, not_done = await asyncio.wait(pending, timeout=timeout)
+        finally:
+            self._flushing -= 1
+        if not_done:
+            raise KafkaTimeoutError(
+                f"{len(not_done)} produce call part(s) not completed within {timeout:.1f} s"
+            )
+
+    # ------------------------------------------------------------------ the sender task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            next_at = self._send_ready(loop.time())
+            delay = _IDLE_TICK_S if next_at is None else max(0.0, next_at - loop.time())
+            if delay <= 0:
+                await asyncio.sleep(0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(delay, _IDLE_TICK_S))
+
+    def _in_flight_limit(self) -> int:
+        limit = self.settings.partition_onwire_limit
+        return min(limit, _MAX_IDEMPOTENT_IN_FLIGHT) if self.idempotent else limit
+
+    def _send_ready(self, now: float) -> float | None:
+        """Send every batch that may go now; return the loop time of the next timer."""
+        next_at: float | None = None
+        md = self.cluster.metadata
+        limit = self._in_flight_limit()
+        need_metadata: set[str] = set()
+        if self._pid_stale:
+            for state in list(self._active):
+                self._expire(state, now)
+            self._refresh_pid()
+            return now + 0.05
+        while True:
+            by_node: dict[int, list[Batch]] = {}
+            for state in list(self._active):
+                if state.idle:
+                    self._active.discard(state)
+                    continue
+                self._expire(state, now)
+                if state.in_flight >= limit:
+                    continue
+                leader = md.leader_for(state.topic, state.partition) if md is not None else None
+                if leader is None or md is None or md.broker(leader) is None:
+                    need_metadata.add(state.topic)
+                    at = self._earliest_deadline(state)
+                    if at is not None:
+                        next_at = at if next_at is None else min(next_at, at)
+                    continue
+                if self.transactional_hook is not None and not state.added_to_txn:
+                    continue  # the transaction manager adds it, then wakes us
+                batch: Batch | None = None
+                if state.retries:
+                    if state.in_flight > 0:
+                        continue  # re-sent batches go alone, in sequence order
+                    first = state.retries[0]
+                    if first.retry_at > now:
+                        next_at = (
+                            first.retry_at if next_at is None else min(next_at, first.retry_at)
+                        )
+                        continue
+                    batch = state.retries.pop(0)
+                elif state.queue:
+                    ready_at = self._ready_at(state)
+                    if ready_at > now:
+                        next_at = ready_at if next_at is None else min(next_at, ready_at)
+                        continue
+                    batch = self._build(state)
+                if batch is None:
+                    continue
+                state.in_flight += 1
+                by_node.setdefault(leader, []).append(batch)
+            if not by_node:
+                break
+            for node, batches in by_node.items():
+                self._dispatch(node, batches)
+        if need_metadata:
+            self._refresh_metadata(need_metadata)
+        return next_at
+
+    def _ready_at(self, state: PartitionState) -> float:
+        if (
+            self._linger <= 0
+            or self._flushing
+            or self._closing
+            or state.queued_bytes >= self._batch_limit
+            or (self._linger_count and state.queued_count >= self._linger_count)
+        ):
+            return 0.0
+        return state.first_queued_at + self._linger
+
+    def _earliest_deadline(self, state: PartitionState) -> float | None:
+        if state.queue:
+            return state.queue[0].deadline
+        if state.retries:
+            return state.retries[0].deadline
+        return None
+
+    def _expire(self, state: PartitionState, now: float) -> None:
+        """Fail queued chunks and waiting retries whose delivery deadline has passed."""
+        while state.queue and state.queue[0].deadline <= now:
+            chunk = state.queue.popleft()
+            state.queued_bytes -= chunk.size
+            state.queued_count -= len(chunk.records)
+            self._fail_chunk(
+                chunk,
+                KafkaTimeoutError(
+                    f"{state.topic}/{state.partition}: {len(chunk.records)} message(s) not "
+                    f"delivered within the delivery deadline "
+                    f"({self.settings.delivery_timeout:.1f} s; no leader or broker unreachable)"
+                ),
+            )
+            if len(state.queue) < self.settings.partition_buffer_limit:
+                state.space.set()
+        expired = [b for b in state.retries if b.deadline <= now]
+        if expired:
+            state.retries = [b for b in state.retries if b.deadline > now]
+            for b in expired:
+                self._forget(b)
+                err = KafkaTimeoutError(
+                    f"{b.describe()}: not delivered within the delivery deadline "
+                    f"({self.settings.delivery_timeout:.1f} s); last error: {b.last_error}"
+                )
+                log.warning("%s", err)
+                self._fail_batch(b, err)
+            if self.idempotent and self.settings.transactional_id is None:
+                # Later batches of the partition now follow a sequence gap: start afresh.
+                self._pid_stale = True
+
+    def _build(self, state: PartitionState) -> Batch:
+        chunks, records = state.take(self._batch_limit, self.settings.partition_buffer_limit)
+        if state.queue:
+            state.first_queued_at = asyncio.get_running_loop().time()
+        size = sum(c.size for c in chunks)
+        codec = self._codec if size >= self.settings.min_compression_batch_size else "none"
+        ident = self._identity
+        seq = -1
+        if self.idempotent:
+            seq = state.next_sequence
+            state.next_sequence = idem.next_sequence(seq, len(records))
+        data = _core.encode_record_batch(
+            cast("Any", records),
+            compression=codec,
+            producer_id=ident.producer_id,
+            producer_epoch=ident.epoch,
+            base_sequence=seq,
+            transactional=self.settings.transactional_id is not None,
+        )
+        batch = Batch(state, chunks, len(records), data, ident.producer_id, ident.epoch, seq)
+        state.outstanding.append(batch)
+        return batch
+
+    # ------------------------------------------------------------------ requests
+
+    def _dispatch(self, node: int, batches: list[Batch]) -> None:
+        groups: list[list[Batch]] = [[]]
+        size = 0
+        for b in batches:
+            if groups[-1] and size + len(b.data) > _REQUEST_MAX_BYTES:
+                groups.append([])
+                size = 0
+            groups[-1].append(b)
+            size += len(b.data)
+        md = self.cluster.metadata
+        broker = md.broker(node) if md is not None else None
+        conn = (
+            self.cluster.pool.connection(broker.host, broker.port) if broker is not None else None
+        )
+        for group in groups:
+            if conn is not None and conn.connected:
+                coro = self._send(node, group, conn)
+            else:
+                coro = self._send(node, group, None)
+            task = asyncio.get_running_loop().create_task(coro)
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
+
+    def _body(self, batches: list[Batch]) -> dict[str, Any]:
+        topics: dict[str, list[dict[str, Any]]] = {}
+        for b in batches:
+            topics.setdefault(b.state.topic, []).append(
+                {"index": b.state.partition, "records": b.data}
+            )
+        return {
+            "transactional_id": self.settings.transactional_id,
+            "acks": self.settings.required_acks,
+            "timeout_ms": self.settings.ack_timeout_ms,
+            "topic_data": [{"name": t, "partition_data": p} for t, p in topics.items()],
+        }
+
+    async def _send(self, node: int, batches: list[Batch], conn: Any) -> None:
+        try:
+            if conn is None:
+                conn = await self.cluster.connection_for_node(node, timeout=self._request_timeout)
+            version = min(conn.api_version(API_PRODUCE), _PRODUCE_MAX_VERSION)
+            # Never wait for a response past the batches' delivery deadline.
+            left = max(b.deadline for b in batches) - asyncio.get_running_loop().time()
+            resp = await conn.request(
+                API_PRODUCE,
+                self._body(batches),
+                version=version,
+                timeout=max(0.1, min(self._request_timeout, left)),
+            )
+        except asyncio.CancelledError:
+            raise
+        except KafkaError as exc:
+            log.info("Produce request to broker %d failed: %s", node, exc)
+            topics = {b.state.topic for b in batches}
+            self.cluster.invalidate(topics)
+            self._refresh_metadata(topics)
+            for b in batches:
+                self._retry_or_fail(b, exc)
+            self._wake.set()
+            return
+        except Exception as exc:  # a bug or a value the codec refused: fail loudly
+            log.exception("Produce request to broker %d failed", node)
+            for b in batches:
+                self._finish_failed(b, KafkaError(f"producing to {b.describe()}: {exc!r}"))
+            self._wake.set()
+            return
+        if self.settings.required_acks == 0:
+            for b in batches:
+                self._complete(b, -1)
+        else:
+            self._handle_response(batches, resp)
+        self._wake.set()
+
+    def _handle_response(self, batches: list[Batch], resp: dict[str, Any]) -> None:
+        results: dict[tuple[str, int], dict[str, Any]] = {}
+        for topic in resp.get("responses") or ():
+            for p in topic.get("partition_responses") or ():
+                results[(str(topic.get("name")), int(p["index"]))] = p
+        stale: set[str] = set()
+        for b in batches:
+            st = b.state
+            p = results.get((st.topic, st.partition))
+            if p is None:
+                self._retry_or_fail(
+                    b,
+                    KafkaError(
+                        f"{b.describe()}: missing from the Produce response", retriable=True
+                    ),
+                )
+                continue
+            code = int(p["error_code"])
+            if code == 0:
+                self._complete(b, int(p["base_offset"]))
+            elif code == idem.DUPLICATE_SEQUENCE_NUMBER:
+                self._complete(b, -1)
+            elif code == idem.OUT_OF_ORDER_SEQUENCE_NUMBER and self._earlier_unacked(b):
+                self._retry_or_fail(b, error_for(code, b.describe()), count=False)
+            elif self.idempotent and idem.is_fatal_sequence_error(code):
+                self._sequence_reset(b, code)
+            else:
+                err = error_for(code, f"producing to {b.describe()}", p.get("error_message"))
+                if self.cluster.note_error(code, [st.topic]):
+                    stale.add(st.topic)
+                if is_retriable(code):
+                    self._retry_or_fail(b, err)
+                else:
+                    self._finish_failed(b, err)
+        if stale:
+            self._refresh_metadata(stale)
+
+    def _earlier_unacked(self, b: Batch) -> bool:
+        return any(
+            o is not b and o.producer_id == b.producer_id and o.base_sequence < b.base_sequence
+            for o in b.state.outstanding
+        )
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _complete(self, b: Batch, base_offset: int) -> None:
+        st = b.state
+        st.in_flight -= 1
+        self._forget(b)
+        offset = base_offset
+        for chunk in b.chunks:
+            if not chunk.future.done():
+                chunk.future.set_result(offset)
+            if offset >= 0:
+                offset += len(chunk.records)
+
+    def _forget(self, b: Batch) -> None:
+        with contextlib.suppress(ValueError):
+            b.state.outstanding.remove(b)
+
+    def _retry_or_fail(self, b: Batch, err: KafkaError, *, count: bool = True) -> None:
+        st = b.state
+        st.in_flight -= 1
+        b.last_error = err
+        if count:
+            b.attempts += 1
+        loop = asyncio.get_running_loop()
+        retries = self.settings.max_retries
+        out_of_retries = retries >= 0 and b.attempts > retries
+        retry_at = loop.time() + (self._backoff if count else 0.0)
+        if not err.retriable or out_of_retries or retry_at >= b.deadline:
+            why = "no retries left" if out_of_retries else "delivery deadline reached"
+            if not err.retriable:
+                why = "not retriable"
+            log.warning("giving up on %s (%s): %s", b.describe(), why, err)
+            self._forget(b)
+            self._fail_batch(b, err)
+            return
+        b.retry_at = retry_at
+        keys = [r.base_sequence for r in st.retries]
+        st.retries.insert(bisect.bisect(keys, b.base_sequence), b)
+        self._active.add(st)
+
+    def _finish_failed(self, b: Batch, err: BaseException) -> None:
+        b.state.in_flight -= 1
+        self._forget(b)
+        self._fail_batch(b, err)
+
+    def _sequence_reset(self, b: Batch, code: int) -> None:
+        """See :mod:`kaffe._producer.idempotence` for what this does and why."""
+        st = b.state
+        err = idem.sequence_error(code, f"producing to {b.describe()}")
+        log.error("%s", err)
+        self._finish_failed(b, err)
+        for r in st.retries:
+            self._forget(r)
+            self._fail_batch(r, err)
+        st.retries.clear()
+        if self.settings.transactional_id is None:
+            self._pid_stale = True
+
+    def _fail_batch(self, b: Batch, err: BaseException) -> None:
+        for chunk in b.chunks:
+            self._fail_chunk(chunk, err)
+
+    def _fail_chunk(self, chunk: Chunk, err: BaseException) -> None:
+        if not chunk.future.done():
+            chunk.future.set_exception(err)
+
+    # ------------------------------------------------------------------ background refreshes
+
+    def _refresh_metadata(self, topics: Iterable[str]) -> None:
+        if self._metadata_task is not None and not self._metadata_task.done():
+            return
+        wanted = list(topics)
+
+        async def refresh() -> None:
+            try:
+                await asyncio.sleep(min(self._backoff, 0.1))
+                await self.cluster.refresh_metadata(wanted, force=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("metadata refresh for %s failed: %s", wanted, exc)
+                await asyncio.sleep(self._backoff)
+            finally:
+                self._wake.set()
+
+        self._metadata_task = asyncio.get_running_loop().create_task(refresh())
+
+    def _refresh_pid(self) -> None:
+        """Get a new producer id once nothing is in flight under the old one."""
+        if self._pid_task is not None and not self._pid_task.done():
+            return
+        if any(st.in_flight for st in self._partitions.values()):
+            return
+
+        async def refresh() -> None:
+            try:
+                ident = await idem.init_producer_id(
+                    self.cluster,
+                    transactional_id=None,
+                    transaction_timeout_ms=self.settings.transaction_timeout_ms,
+                    deadline=Deadline(self.settings.delivery_timeout),
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("getting a new producer id failed: %s", exc)
+            else:
+                self._identity = ident
+                for st in self._partitions.values():
+                    st.next_sequence = 0
+                self._pid_stale = False
+                log.info("new producer id %d epoch %d", ident.producer_id, ident.epoch)
+            finally:
+                self._wake.set()
+
+        self._pid_task = asyncio.get_running_loop().create_task(refresh())
+
+    def reset_after_transaction(self) -> None:
+        """Forget which partitions are in the (ended) transaction."""
+        for st in self._partitions.values():
+            st.added_to_txn = False

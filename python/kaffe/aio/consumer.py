@@ -1,0 +1,196 @@
+"""The asyncio group consumers: :class:`GroupMemberSupervisor` and :class:`Consumer`.
+
+Same keys, handler contract and behaviour as :class:`kaffe.GroupMemberSupervisor` and
+:class:`kaffe.Consumer`, but the engine runs on the caller's event loop and handlers are
+coroutines (``async def handle_messages(messages)``, ``async def handle_message(message)``),
+run as tasks: one task per worker, so a worker still processes its batches in order and workers
+run concurrently. A handler must not block the loop (heartbeats share it); plain functions are
+accepted too and are called on the loop.
+
+::
+
+    async with kaffe.aio.GroupMemberSupervisor(endpoints=..., topics=["orders"],
+                                               consumer_group="billing",
+                                               message_handler=Processor()) as sup:
+        await asyncio.sleep(60)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+from kaffe._group.engine import GroupEngine, TopicPartition
+from kaffe._group.offsets import AckTracker
+from kaffe.group_member import _GroupConfig, _topics
+from kaffe.message import Message
+
+__all__ = ["Consumer", "GroupMemberSupervisor"]
+
+log = logging.getLogger("kaffe.group")
+
+
+class _AioGroupClient(_GroupConfig):
+    """The asyncio lifecycle shared by both consumers."""
+
+    _active = False
+
+    async def start(self) -> Any:
+        """Connect (retrying up to ``client_down_retry_expire``) and join the group in the
+        background, on the running loop; returns ``self``."""
+        if self._active:
+            return self
+        engine = GroupEngine(
+            self.client,
+            self.settings,
+            self.fetch_settings,
+            **self._engine_kwargs(),
+            asynchronous=True,
+        )
+        self._engine = engine
+        await engine.start()
+        self._active = True
+        log.info("%r started", self)
+        return self
+
+    async def stop(self) -> None:
+        """Finish running batches, commit, leave the group and close. Idempotent."""
+        engine = self._engine
+        if engine is None or not self._active:
+            return
+        self._active = False
+        try:
+            await engine.stop()
+        finally:
+            await engine.stop_workers(5.0)
+        log.info("%r stopped", self)
+
+    close = stop
+
+    async def __aenter__(self) -> Any:
+        """Start and return ``self``."""
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop."""
+        await self.stop()
+
+    async def run(self) -> None:
+        """Start and wait until the member stops or fails (its error is then raised); cancelling
+        the task stops the member."""
+        await self.start()
+        engine = self._engine
+        assert engine is not None
+        try:
+            await engine.done.wait()
+        finally:
+            failure = engine.failure
+            await self.stop()
+        if failure is not None:
+            raise failure
+
+    async def subscribe_to_topics(self, topics: Sequence[str]) -> list[str]:
+        """Also consume ``topics`` (the group rebalances); returns the topics that were new."""
+        names = tuple(self.client.apply_prefix(t) for t in _topics("topics", list(topics)))
+        new = [t for t in names if t not in self.settings.topics]
+        self.settings = replace(self.settings, topics=(*self.settings.topics, *new))
+        if self._engine is None or not self._active:
+            return new  # taken at the next start()
+        return self._engine.subscribe(names)
+
+    def assignment(self) -> list[tuple[str, int]]:
+        """The ``(topic, partition)`` pairs this member consumes right now."""
+        return self._engine.assignment() if self._engine is not None else []
+
+    def lags(self) -> dict[tuple[str, int], int | None]:
+        """Per assigned partition: high watermark minus fetch position (``None`` if unknown)."""
+        return self._engine.lags() if self._engine is not None else {}
+
+    async def commit(self) -> dict[tuple[str, int], int]:
+        """Commit now what the handlers' results allow; returns what was committed."""
+        return await self._engine.commit() if self._engine is not None else {}
+
+
+class GroupMemberSupervisor(_AioGroupClient):
+    """Batch consumer with coroutine handlers: ``await handle_messages(messages)``; see
+    :class:`kaffe.GroupMemberSupervisor` for the keys and the return-value contract."""
+
+    _KIND = "aio.GroupMemberSupervisor"
+    _HANDLER_METHOD = "handle_messages"
+
+
+class Consumer(_AioGroupClient):
+    """Single-message consumer with coroutine handlers: ``await handle_message(message)``, or
+    with ``async_message_ack=True`` ``await handle_message(consumer, message)`` and a later
+    ``consumer.ack(message)``; see :class:`kaffe.Consumer`."""
+
+    _KIND = "aio.Consumer"
+    _HANDLER_METHOD = "handle_message"
+
+    def _check_mode(self) -> None:
+        self._acks: dict[TopicPartition, AckTracker] = {}
+
+    def _engine_kwargs(self) -> dict[str, Any]:
+        kwargs = super()._engine_kwargs()
+        handler = self.handler
+        async_ack = bool(self.values["async_message_ack"])
+
+        async def job(messages: list[Message]) -> None:
+            engine = self._engine
+            assert engine is not None
+            tracker = engine.tracker
+            tp = (messages[0].topic, messages[0].partition)
+            acks = self._acks.get(tp) if async_ack else None
+            for i, m in enumerate(messages):
+                try:
+                    if acks is not None:
+                        acks.delivered(m.offset)
+                        result = handler(self, m)
+                    else:
+                        result = handler(m)
+                    if inspect.isawaitable(result):
+                        await result
+                except asyncio.CancelledError:
+                    raise
+                except BaseException:
+                    del messages[:i]  # the retry starts at the failed message
+                    raise
+                if acks is None:
+                    tracker.set_pending(tp, m.offset + 1)
+
+        def on_result(tp: TopicPartition, messages: list[Message], result: Any) -> None:
+            return None
+
+        def on_partition(tp: TopicPartition) -> None:
+            if async_ack:
+                self._acks[tp] = AckTracker()
+
+        def before_commit() -> None:
+            engine = self._engine
+            if engine is None or not async_ack:
+                return
+            for tp, acks in list(self._acks.items()):
+                point = acks.commit_point()
+                if point is not None:
+                    engine.tracker.set_pending(tp, point)
+
+        kwargs.update(
+            job=job, on_result=on_result, on_partition=on_partition, before_commit=before_commit
+        )
+        return kwargs
+
+    def ack(self, message: Message) -> None:
+        """Acknowledge ``message`` (``async_message_ack=True``); see :meth:`kaffe.Consumer.ack`."""
+        acks = self._acks.get((message.topic, message.partition))
+        if acks is not None:
+            acks.ack(message.offset)

@@ -1,0 +1,472 @@
+"""kaffe's asyncio producer: Kaffe's ``produce_sync`` forms and ``produce`` as coroutines.
+
+::
+
+    async with kaffe.aio.Producer(endpoints=[("127.0.0.1", 9092)], topics=["orders"]) as p:
+        await p.produce_sync("orders", [("k1", "v1"), (b"k2", b"v2")])   # topic, message list
+        await p.produce_sync("orders", 2, [("k", "v")])                   # topic, partition, list
+        await p.produce_sync("k", "v")                                    # key, value -> topics[0]
+        await p.produce_sync("orders", "k", "v")                          # topic, key, value
+        await p.produce_sync("orders", 2, "k", "v")                       # topic, partition, k, v
+        await p.produce("orders", [("k", "v")], partition_strategy="random")
+        fut = await p.produce_async("orders", [("k", "v")], callback=print)
+        results = await fut                                  # [(partition, base_offset), ...]
+
+Messages, partition strategies and configuration keys are described in :mod:`kaffe.producer`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from kaffe._cluster.client import Cluster
+from kaffe._cluster.errors import UNKNOWN_TOPIC_OR_PARTITION, error_for
+from kaffe._producer.messages import Record, normalize, now_ms
+from kaffe._producer.partitioner import assign_partitions
+from kaffe._producer.sender import Engine
+from kaffe._producer.settings import PartitionStrategy, ProducerSettings, parse_strategy
+from kaffe._producer.transactions import TransactionManager
+from kaffe.errors import KafkaError, KafkaTimeoutError
+
+__all__ = ["SLICE", "DeliveryCallback", "ProduceResult", "Producer", "combine", "resolve_form"]
+
+log = logging.getLogger("kaffe.producer")
+
+ProduceResult = list[tuple[int, int]]
+"""``[(partition, base_offset), ...]``: one entry per partition (per batch-sized part) of a
+produce call. ``base_offset`` is ``-1`` when ``required_acks=0``."""
+
+DeliveryCallback = Callable[[int, int], Any]
+"""brod's ``produce_cb`` shape: ``callback(partition, base_offset)``, called once per entry of
+the :data:`ProduceResult` when it is acknowledged."""
+
+SLICE = 16384
+"""Messages normalised and queued at a time by one produce call."""
+
+_START_TIMEOUT_S = 30.0
+_MARGIN_S = 5.0
+_PAYLOAD = (bytes, bytearray, memoryview, str, type(None))
+
+
+def resolve_form(
+    args: Sequence[Any], topics: Sequence[str]
+) -> tuple[str, int | None, list[Any] | None, Any]:
+    """Kaffe's five ``produce_sync`` forms to ``(topic, partition, messages, single)``: either
+    ``messages`` (a list) or ``single`` (one ``(key, value)`` message) is set.
+
+    ``(topic, [msgs])``, ``(topic, partition, [msgs])``, ``(key, value)`` (to the first
+    configured topic), ``(topic, key, value)`` and ``(topic, partition, key, value)``.
+    """
+    n = len(args)
+    if n == 2 and isinstance(args[1], list | tuple) and isinstance(args[0], str):
+        return _topic(args[0]), None, list(args[1]), None
+    if n == 2:
+        if not topics:
+            raise TypeError(
+                "produce_sync(key, value) sends to the first configured topic, but the producer "
+                "has no 'topics'"
+            )
+        return topics[0], None, None, (args[0], args[1])
+    if n == 3 and _is_partition(args[1]) and isinstance(args[2], list | tuple):
+        return _topic(args[0]), args[1], list(args[2]), None
+    if n == 3:
+        return _topic(args[0]), None, None, (args[1], args[2])
+    if n == 4:
+        if not _is_partition(args[1]):
+            raise TypeError(
+                f"produce_sync(topic, partition, key, value): bad partition {args[1]!r}"
+            )
+        return _topic(args[0]), args[1], None, (args[2], args[3])
+    raise TypeError(
+        "produce_sync takes (topic, messages), (topic, partition, messages), (key, value), "
+        f"(topic, key, value) or (topic, partition, key, value); got {n} argument(s)"
+    )
+
+
+def _topic(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"topic must be a non-empty str, not {value!r}")
+    return value
+
+
+def _is_partition(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    if value < 0:
+        raise ValueError(f"partition must be >= 0, not {value}")
+    return True
+
+
+class Producer:
+    """The asyncio producer (see the module docs and :class:`kaffe.Producer`)."""
+
+    def __init__(self, **config: Any) -> None:
+        """Take Kaffe's producer keys as keyword arguments; raises :class:`kaffe.ConfigError`."""
+        self._setup(ProducerSettings.from_mapping(config))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Producer:
+        """Build from a mapping of the same keys as the keyword arguments."""
+        self = cls.__new__(cls)
+        self._setup(ProducerSettings.from_mapping(config))
+        return self
+
+    @classmethod
+    def _from_settings(cls, settings: ProducerSettings) -> Producer:
+        self = cls.__new__(cls)
+        self._setup(settings)
+        return self
+
+    def _setup(self, settings: ProducerSettings) -> None:
+        self.settings = settings
+        self.config = settings.client
+        self._cluster: Cluster | None = None
+        self._engine: Engine | None = None
+        self._txn: TransactionManager | None = None
+        self._started = False
+        self._closed = False
+        self._start_lock: asyncio.Lock | None = None
+
+    def __repr__(self) -> str:
+        """Endpoints and topics only (never credentials)."""
+        eps = ",".join(f"{h}:{p}" for h, p in self.config.endpoints)
+        return f"<kaffe.aio.Producer endpoints={eps} topics={list(self.settings.topics)}>"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, *, timeout: float | None = None) -> Producer:
+        """Connect, fetch metadata and (with idempotence) a producer id. Idempotent.
+
+        Raises:
+            kaffe.ConnectionError: no broker reachable.
+            kaffe.KafkaTimeoutError: not done within ``timeout`` (default 30 s).
+        """
+        if self._closed:
+            raise KafkaError("the producer is closed", retriable=False)
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self._started:
+                return self
+            cluster = Cluster(self.config)
+            engine = Engine(self.settings, cluster)
+            try:
+                await engine.start(_START_TIMEOUT_S if timeout is None else timeout)
+            except BaseException:
+                await engine.close(0.0)
+                await cluster.close()
+                raise
+            self._cluster, self._engine = cluster, engine
+            if self.settings.transactional_id is not None:
+                self._txn = TransactionManager(engine, cluster, self.settings.transactional_id)
+            self._started = True
+        return self
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Deliver pending messages (within ``timeout``, default their delivery deadline),
+        fail whatever is left with :class:`kaffe.KafkaTimeoutError`, close connections.
+        Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        engine, cluster = self._engine, self._cluster
+        if engine is not None:
+            await engine.close(self.settings.delivery_timeout if timeout is None else timeout)
+        if cluster is not None:
+            await cluster.close()
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """The same as :meth:`close` (Kaffe's name)."""
+        await self.close(timeout)
+
+    async def __aenter__(self) -> Producer:
+        """Start and return the producer."""
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the producer."""
+        await self.close()
+
+    def _require(self) -> Engine:
+        if self._closed:
+            raise KafkaError("the producer is closed", retriable=False)
+        if self._engine is None:
+            raise KafkaError("the producer is not started: call start() first", retriable=False)
+        return self._engine
+
+    # ------------------------------------------------------------------ producing
+
+    async def produce_sync(self, *args: Any) -> None:
+        """Produce and wait until every message is acknowledged as ``required_acks`` asks.
+
+        Forms: ``(topic, messages)``, ``(topic, partition, messages)``, ``(key, value)`` (to
+        the first configured topic), ``(topic, key, value)``, ``(topic, partition, key,
+        value)``. Returns ``None``.
+
+        Raises:
+            kaffe.KafkaError: a subclass naming what failed (an error code's class,
+                :class:`kaffe.KafkaTimeoutError` at the delivery deadline, ...).
+            TypeError: a message of the wrong shape or type.
+        """
+        fut = await self.produce_async(*args)
+        await self._wait(fut)
+
+    async def produce(
+        self,
+        topic: str,
+        messages: Sequence[Any],
+        *,
+        partition_strategy: PartitionStrategy | None = None,
+    ) -> None:
+        """Kaffe's ``produce(topic, messages, partition_strategy: ...)``: like
+        ``produce_sync(topic, messages)`` with another partition strategy for this call."""
+        strategy = (
+            None
+            if partition_strategy is None
+            else parse_strategy("partition_strategy", partition_strategy)
+        )
+        fut = await self._queue(_topic(topic), None, _topic_messages(messages), strategy, None)
+        await self._wait(fut)
+
+    async def produce_async(
+        self, *args: Any, callback: DeliveryCallback | None = None
+    ) -> asyncio.Future[ProduceResult]:
+        """Queue messages (any ``produce_sync`` form) and return a future of the
+        ``[(partition, base_offset), ...]`` results, or of the error.
+
+        ``callback(partition, base_offset)`` (brod's ``produce_cb``) is called on the event
+        loop for every acknowledged part. The coroutine itself returns once the messages are
+        queued (it waits only when ``partition_buffer_limit`` is reached).
+        """
+        topic, partition, messages, single = resolve_form(args, self.settings.topics)
+        return await self._queue(
+            topic, partition, messages if messages is not None else [single], None, callback
+        )
+
+    async def _queue(
+        self,
+        topic: str,
+        partition: int | None,
+        messages: Sequence[Any],
+        strategy: PartitionStrategy | None,
+        callback: DeliveryCallback | None,
+    ) -> asyncio.Future[ProduceResult]:
+        """Normalise and queue ``messages`` slice by slice (so the first batches are on the
+        wire while later messages are still being converted); one future for them all."""
+        ts = now_ms()
+        if len(messages) <= SLICE:
+            records, sizes = normalize(messages, ts)
+            return await self._submit(topic, partition, records, sizes, strategy, callback)
+        futures = []
+        for start in range(0, len(messages), SLICE):
+            records, sizes = normalize(messages[start : start + SLICE], ts, start)
+            futures.append(await self._submit(topic, partition, records, sizes, strategy, callback))
+            await asyncio.sleep(0)  # let the sender run
+        return combine(futures)
+
+    async def _wait(self, fut: asyncio.Future[ProduceResult]) -> None:
+        timeout = self.settings.delivery_timeout + _MARGIN_S
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except KafkaError as exc:
+            if self._engine is not None:
+                self._engine.forget_failure(exc)  # raised here; flush() need not repeat it
+            raise
+        except TimeoutError:
+            raise KafkaTimeoutError(
+                f"produce not acknowledged within {timeout:.1f} s (the delivery deadline)"
+            ) from None
+
+    async def _submit(
+        self,
+        topic: str,
+        partition: int | None,
+        records: list[Record],
+        sizes: list[int],
+        strategy: PartitionStrategy | None,
+        callback: DeliveryCallback | None,
+    ) -> asyncio.Future[ProduceResult]:
+        """Partition and queue normalised records; the future of their results."""
+        engine = self._require()
+        cluster = self._cluster
+        assert cluster is not None
+        if self._txn is not None and not self._txn.in_transaction:
+            raise KafkaError(
+                "a transactional producer produces only inside a transaction: call "
+                "begin_transaction() first",
+                retriable=False,
+            )
+        topic = self.config.apply_prefix(topic)
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[ProduceResult] = loop.create_future()
+        if not records:
+            result.set_result([])
+            return result
+        count = await cluster.partition_count(topic)
+        groups: dict[int, tuple[list[Record], list[int]]]
+        if partition is not None:
+            if partition >= count:
+                raise error_for(
+                    UNKNOWN_TOPIC_OR_PARTITION,
+                    f"topic {topic!r} partition {partition}",
+                    f"the topic has {count} partitions",
+                )
+            groups = {partition: (records, sizes)}
+        else:
+            chosen = assign_partitions(
+                self.settings.partition_strategy if strategy is None else strategy,
+                topic,
+                count,
+                records,
+            )
+            groups = _group(records, sizes, chosen)
+        parts = await engine.enqueue(topic, groups)
+        _gather(parts, result, callback)
+        return result
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Send everything queued now and wait until every produce call made so far completed.
+
+        Raises:
+            kaffe.KafkaError: the first error of any produce call that failed since the last
+                ``flush`` (with how many failed); nothing failed means nothing is raised.
+            kaffe.KafkaTimeoutError: not done within ``timeout`` (default: the delivery
+                deadline).
+        """
+        engine = self._require()
+        await engine.wait_all(self.settings.delivery_timeout if timeout is None else timeout)
+        failures = engine.take_failures()
+        if failures:
+            first = failures[0]
+            if isinstance(first, KafkaError) and len(failures) == 1:
+                raise first
+            raise KafkaError(
+                f"{len(failures)} produce call part(s) failed; first: {first}",
+                retriable=False,
+            ) from first
+
+    # ------------------------------------------------------------------ transactions
+
+    def _transactions(self) -> TransactionManager:
+        self._require()
+        if self._txn is None:
+            raise KafkaError("transactions need the 'transactional_id' config key", retriable=False)
+        return self._txn
+
+    async def begin_transaction(self) -> None:
+        """Start a transaction (needs ``transactional_id``)."""
+        self._transactions().begin()
+
+    async def send_offsets_to_transaction(
+        self,
+        offsets: Mapping[tuple[str, int], int] | Iterable[tuple[str, int, int]],
+        group_id: str,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Commit ``offsets`` (``{(topic, partition): next_offset}``) for consumer group
+        ``group_id`` as part of the transaction."""
+        await self._transactions().send_offsets(
+            offsets,
+            self.config.apply_prefix(group_id),
+            self.settings.delivery_timeout if timeout is None else timeout,
+        )
+
+    async def commit_transaction(self, *, timeout: float | None = None) -> None:
+        """Deliver everything produced in the transaction, then commit it.
+
+        Raises :class:`kaffe.KafkaError` (and commits nothing) if any of its messages failed;
+        then call :meth:`abort_transaction`.
+        """
+        await self._transactions().end(
+            True, self.settings.delivery_timeout if timeout is None else timeout
+        )
+
+    async def abort_transaction(self, *, timeout: float | None = None) -> None:
+        """Abort the transaction: its messages stay invisible to ``read_committed`` readers."""
+        await self._transactions().end(
+            False, self.settings.delivery_timeout if timeout is None else timeout
+        )
+
+
+def combine(futures: list[asyncio.Future[ProduceResult]]) -> asyncio.Future[ProduceResult]:
+    """One future of the concatenated results of ``futures`` (the first error, if any)."""
+    if len(futures) == 1:
+        return futures[0]
+    result: asyncio.Future[ProduceResult] = asyncio.get_running_loop().create_future()
+    remaining = [len(futures)]
+
+    def one_done(fut: asyncio.Future[ProduceResult]) -> None:
+        if result.done():
+            return
+        exc = fut.exception() if not fut.cancelled() else KafkaError("cancelled")
+        if exc is not None:
+            result.set_exception(exc)
+            return
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            result.set_result([x for f in futures for x in f.result()])
+
+    for fut in futures:
+        fut.add_done_callback(one_done)
+    return result
+
+
+def _topic_messages(messages: Any) -> Sequence[Any]:
+    if not isinstance(messages, list | tuple):
+        raise TypeError(f"messages must be a list of messages, not {type(messages).__name__}")
+    return messages
+
+
+def _group(
+    records: list[Record], sizes: list[int], chosen: list[int]
+) -> dict[int, tuple[list[Record], list[int]]]:
+    first = chosen[0]
+    if all(c == first for c in chosen):
+        return {first: (records, sizes)}
+    groups: dict[int, tuple[list[Record], list[int]]] = {}
+    for record, size, p in zip(records, sizes, chosen, strict=True):
+        g = groups.get(p)
+        if g is None:
+            g = groups[p] = ([], [])
+        g[0].append(record)
+        g[1].append(size)
+    return groups
+
+
+def _gather(
+    parts: list[tuple[int, asyncio.Future[int]]],
+    result: asyncio.Future[ProduceResult],
+    callback: DeliveryCallback | None,
+) -> None:
+    """Complete ``result`` once every part is done (with the first error, if any)."""
+    remaining = [len(parts)]
+
+    def one_done(partition: int, fut: asyncio.Future[int]) -> None:
+        if result.done():
+            return
+        exc = fut.exception() if not fut.cancelled() else KafkaError("cancelled")
+        if exc is not None:
+            result.set_exception(exc)
+            return
+        if callback is not None:
+            try:
+                callback(partition, fut.result())
+            except Exception:
+                log.exception("produce callback %r raised", callback)
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            result.set_result([(p, f.result()) for p, f in parts])
+
+    for partition, fut in parts:
+        fut.add_done_callback(functools.partial(one_done, partition))

@@ -1,0 +1,218 @@
+"""Group consumption on the three-node cluster survives broker failures.
+
+A producer thread writes a numbered stream (``required_acks=-1``, RF 3, ``min.insync.replicas``
+2) while a ``GroupMemberSupervisor`` consumes it. Mid-stream the leader of partition 0 is killed
+with SIGKILL (then restarted), the group coordinator is killed, or every node is restarted in
+turn. Consumption must resume, and
+every message the producer had acknowledged must be consumed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import kaffe
+from kafka_harness.admin import AdminError
+from kafka_harness.cluster import LocalCluster
+from kafka_harness.topics import TopicFactory
+
+pytestmark = pytest.mark.cluster
+
+FAST: dict[str, Any] = {
+    "rebalance_delay_ms": 0,
+    "session_timeout_seconds": 6,
+    "heartbeat_rate_seconds": 1,
+    "rebalance_timeout_seconds": 10,
+    "min_bytes": 1,
+    "max_wait_time": 300,
+    "offset_commit_interval_seconds": 1,
+    "start_with_earliest_message": True,
+}
+
+
+def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``cond`` until truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Stream:
+    """Produces numbered messages in a thread; remembers which were acknowledged."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.producer = kaffe.Producer(
+            endpoints=bootstrap, topics=[topic], required_acks=-1, max_retries=10
+        )
+        self.producer.start()
+        self.topic = topic
+        self.acked: set[bytes] = set()
+        self.failed = 0
+        self.next = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            values = [str(self.next + i).encode() for i in range(20)]
+            self.next += 20
+            try:
+                self.producer.produce_sync(self.topic, [(v, v) for v in values])
+            except kaffe.KafkaError:
+                self.failed += 1
+                continue
+            with self.lock:
+                self.acked.update(values)
+            time.sleep(0.01)  # a steady stream, not a flood
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acked)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(60)
+        self.producer.close()
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.values: set[bytes] = set()
+
+    def handle_messages(self, messages: list[kaffe.Message]) -> None:
+        with self.lock:
+            self.values.update(m.value or b"" for m in messages)
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.values)
+
+
+@pytest.fixture
+def replicated_topic(kafka_cluster: LocalCluster) -> Iterator[str]:
+    topics = TopicFactory(kafka_cluster.admin)
+    name = topics(6, replication_factor=3, configs={"min.insync.replicas": "2"})
+
+    def full_isr() -> bool:
+        try:
+            desc = kafka_cluster.admin.describe_topic(name, timeout=10.0)
+        except AdminError:
+            return False
+        return all(len(p.isr) == 3 for p in desc.partitions)
+
+    wait_until(full_isr, 60, "full ISR")
+    try:
+        yield name
+    finally:
+        topics.cleanup()
+
+
+def _leader(cluster: LocalCluster, topic: str, partition: int) -> int:
+    desc = cluster.admin.describe_topic(topic, timeout=10.0)
+    leader = desc.partitions[partition].leader
+    assert leader is not None
+    return leader
+
+
+def _run_with_fault(
+    cluster: LocalCluster, topic: str, fault: Callable[[kaffe.GroupMemberSupervisor], None]
+) -> None:
+    col = Collect()
+    sup = kaffe.GroupMemberSupervisor(
+        endpoints=cluster.bootstrap,
+        topics=[topic],
+        consumer_group=f"kaffe-it-{uuid.uuid4().hex[:10]}",
+        message_handler=col,
+        **FAST,
+    )
+    stream = Stream(cluster.bootstrap, topic)
+    sup.start()
+    try:
+        stream.thread.start()
+        wait_until(lambda: col.count() >= 200, 60, "consumption under way")
+        fault(sup)
+        mark = stream.count()
+        wait_until(lambda: stream.count() >= mark + 200, 120, "the producer to go on")
+        wait_until(lambda: col.count() >= mark + 100, 120, "consumption to resume")
+    finally:
+        stream.stop()
+    try:
+        wait_until(lambda: stream.acked <= col.values, 120, "every acknowledged message")
+        assert sup.failure is None
+    finally:
+        sup.stop()
+
+
+def test_kill_nine_partition_leader_during_consumption(
+    kafka_cluster: LocalCluster, replicated_topic: str
+) -> None:
+    victim = _leader(kafka_cluster, replicated_topic, 0)
+
+    def kill(sup: kaffe.GroupMemberSupervisor) -> None:
+        kafka_cluster.kill(victim)
+        wait_until(
+            lambda: _leader(kafka_cluster, replicated_topic, 0) != victim, 30, "a new leader"
+        )
+
+    try:
+        _run_with_fault(kafka_cluster, replicated_topic, kill)
+    finally:
+        if not kafka_cluster.node(victim).running():
+            kafka_cluster.restart(victim)
+        kafka_cluster.wait_until_nodes(3, timeout=90)
+
+
+def test_rolling_restart_during_consumption(
+    kafka_cluster: LocalCluster, replicated_topic: str
+) -> None:
+    def rolling(sup: kaffe.GroupMemberSupervisor) -> None:
+        for node in (1, 2, 3):
+            kafka_cluster.stop(node)
+            kafka_cluster.restart(node)
+            kafka_cluster.wait_until_nodes(3, timeout=90)
+
+    _run_with_fault(kafka_cluster, replicated_topic, rolling)
+
+
+def test_kill_nine_group_coordinator_during_consumption(
+    kafka_cluster: LocalCluster, replicated_topic: str
+) -> None:
+    killed: list[int] = []
+
+    def kill_coordinator(sup: kaffe.GroupMemberSupervisor) -> None:
+        engine, loop = sup._engine, sup._loop
+        assert engine is not None
+        assert engine.cluster is not None
+        assert loop is not None
+        node = loop.run(engine.cluster.coordinator_node(sup.settings.group_id), 30).node_id
+        killed.append(node)
+        kafka_cluster.kill(node)
+        # the group moves to a new coordinator; the member finds it and carries on
+        wait_until(
+            lambda: (
+                loop.run(engine.cluster.coordinator_node(sup.settings.group_id), 30).node_id != node
+            ),
+            60,
+            "a new coordinator",
+        )
+
+    try:
+        _run_with_fault(kafka_cluster, replicated_topic, kill_coordinator)
+    finally:
+        for node in killed:
+            if not kafka_cluster.node(node).running():
+                kafka_cluster.restart(node)
+        kafka_cluster.wait_until_nodes(3, timeout=90)

@@ -1,0 +1,241 @@
+"""The producer's pure parts: message forms, partitioners, produce_sync forms, batch splitting
+and configuration (no broker)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from kafka.partitioner.default import murmur2 as kafka_python_murmur2
+
+import kaffe
+from kaffe._producer.accumulator import split
+from kaffe._producer.messages import RECORD_OVERHEAD, normalize
+from kaffe._producer.partitioner import assign_partitions
+from kaffe._producer.settings import ProducerSettings, delivery_timeout
+from kaffe.aio.producer import resolve_form
+
+
+def settings(**kw: Any) -> ProducerSettings:
+    return ProducerSettings.from_mapping({"endpoints": "127.0.0.1:9092", **kw})
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_message_forms_normalised() -> None:
+    records, sizes = normalize(
+        [
+            ("k", "v"),
+            (b"k", None, [("h", "x")]),
+            ["k", b"v", {"a": b"1"}],
+            {"key": None, "value": bytearray(b"v"), "ts": 5},
+            {"value": "ü", "headers": [("n", None)]},
+        ],
+        ts=42,
+    )
+    assert records == [
+        (b"k", b"v", (), 42),
+        (b"k", None, [("h", b"x")], 42),
+        (b"k", b"v", [("a", b"1")], 42),
+        (None, b"v", (), 5),
+        (None, "ü".encode(), [("n", None)], 42),
+    ]
+    assert sizes[0] == RECORD_OVERHEAD + 2
+    assert all(s >= RECORD_OVERHEAD for s in sizes)
+
+
+def test_missing_ts_is_now_in_ms() -> None:
+    import time
+
+    before = time.time_ns() // 1_000_000
+    (record,), _ = normalize([("k", "v")])
+    assert before <= record[3] <= time.time_ns() // 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("message", "match"),
+    [
+        (("k", 5), "message 0: value must be bytes, str or None, not int"),
+        ((1, "v"), "message 0: key must be"),
+        ("kv", "message 0 is a str"),
+        (("k", "v", "h"), "headers must be"),
+        (("k", "v", [("h",)]), "not a \\(name, value\\) pair"),
+        (("k", "v", [(1, b"x")]), "header name 1 is not a str"),
+        ({"key": "k", "vale": "v"}, "unknown field"),
+    ],
+)
+def test_bad_messages_are_type_errors(message: Any, match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        normalize([message])
+
+
+def test_bad_ts_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="ts must be"):
+        normalize([{"key": "k", "value": "v", "ts": -1}])
+
+
+# ------------------------------------------------------------------ partitioners
+
+
+def test_md5_is_kaffes_formula() -> None:
+    keys = [f"key{i}".encode() for i in range(200)] + [b""]
+    records = [(k, b"v", (), 0) for k in keys]
+    got = assign_partitions("md5", "t", 32, records)
+    assert got == [sum(hashlib.md5(k).digest()) % 32 for k in keys]
+    assert got[8] == got[12] == 17
+
+
+def test_md5_none_key_is_empty_bytes() -> None:
+    assert assign_partitions("md5", "t", 9, [(None, b"v", (), 0)]) == [
+        sum(hashlib.md5(b"").digest()) % 9
+    ]
+
+
+@given(st.lists(st.binary(max_size=40), min_size=1, max_size=50), st.integers(1, 100))
+def test_murmur2_matches_kafka_python(keys: list[bytes], count: int) -> None:
+    records = [(k, None, (), 0) for k in keys]
+    expected = [(kafka_python_murmur2(k) & 0x7FFFFFFF) % count for k in keys]
+    assert assign_partitions("murmur2", "t", count, records) == expected
+
+
+def test_murmur2_keyless_messages_of_a_call_share_one_partition() -> None:
+    records = [(None, b"v", (), 0)] * 20 + [(b"key", b"v", (), 0)]
+    got = assign_partitions("murmur2", "t", 8, records)
+    assert len(set(got[:20])) == 1
+    assert got[20] == (kafka_python_murmur2(b"key") & 0x7FFFFFFF) % 8
+
+
+def test_random_stays_in_range() -> None:
+    got = assign_partitions("random", "t", 3, [(b"k", b"v", (), 0)] * 300)
+    assert set(got) == {0, 1, 2}
+
+
+def test_callable_is_validated() -> None:
+    rec = [(b"k", b"v", (), 0)]
+    assert assign_partitions(lambda t, n, k, v: n - 1, "t", 4, rec) == [3]
+    for bad in (4, -1, True, "1", 1.0):
+        with pytest.raises(ValueError, match=r"must return an int in 0\.\.3"):
+            assign_partitions(lambda t, n, k, v, bad=bad: bad, "t", 4, rec)
+
+
+# ------------------------------------------------------------------ produce_sync forms
+
+
+def test_the_five_forms() -> None:
+    assert resolve_form(("t", [("k", "v")]), ()) == ("t", None, [("k", "v")], None)
+    assert resolve_form(("t", 2, [("k", "v")]), ()) == ("t", 2, [("k", "v")], None)
+    assert resolve_form(("k", "v"), ("first", "second")) == ("first", None, None, ("k", "v"))
+    assert resolve_form(("t", "k", "v"), ()) == ("t", None, None, ("k", "v"))
+    assert resolve_form(("t", 2, "k", "v"), ()) == ("t", 2, None, ("k", "v"))
+    assert resolve_form(("t", b"k", None), ()) == ("t", None, None, (b"k", None))
+
+
+def test_bad_forms() -> None:
+    with pytest.raises(TypeError, match="no 'topics'"):
+        resolve_form(("k", "v"), ())
+    with pytest.raises(TypeError, match="got 5 argument"):
+        resolve_form(("t", 1, "k", "v", "x"), ())
+    with pytest.raises(ValueError, match="partition must be >= 0"):
+        resolve_form(("t", -1, "k", "v"), ())
+    with pytest.raises(TypeError, match="bad partition"):
+        resolve_form(("t", "1", "k", "v"), ())
+
+
+# ------------------------------------------------------------------ batching
+
+
+@given(st.lists(st.integers(1, 500), min_size=1, max_size=100), st.integers(100, 2000))
+def test_split_keeps_order_and_limit(sizes: list[int], limit: int) -> None:
+    records = [(None, bytes([i % 256]), (), i) for i in range(len(sizes))]
+    parts = split(records, sizes, limit)  # type: ignore[arg-type]
+    assert [r for part, _ in parts for r in part] == records
+    for part, size in parts:
+        assert size == sum(sizes[r[3]] for r in part)
+        assert size <= limit or len(part) == 1
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def test_defaults_are_kaffes() -> None:
+    s = settings()
+    assert s.required_acks == -1
+    assert s.ack_timeout_ms == 1000
+    assert s.partition_buffer_limit == 512
+    assert s.partition_onwire_limit == 1
+    assert s.max_batch_size == 1_048_576
+    assert s.max_retries == 3
+    assert s.retry_backoff_ms == 500
+    assert s.compression == "none"
+    assert s.max_linger_ms == 0
+    assert s.max_linger_count == 0
+    assert s.partition_strategy == "md5"
+    assert s.enable_idempotence is None
+    assert s.delivery_timeout == delivery_timeout(1000, 3, 500, 0)
+
+
+def test_delivery_timeout_grows_with_retries_and_backoff() -> None:
+    assert delivery_timeout(1000, 3, 500, 0) < delivery_timeout(1000, 5, 500, 0)
+    assert delivery_timeout(1000, 3, 500, 0) < delivery_timeout(1000, 3, 900, 0)
+    assert delivery_timeout(1000, 3, 500, 0) < delivery_timeout(5000, 3, 500, 0)
+    assert settings(delivery_timeout_ms=2500).delivery_timeout == 2.5
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("required_acks", 2, "-1 \\| 0 \\| 1"),
+        ("compression", "brotli", "gzip"),
+        ("partition_strategy", "hash", "md5"),
+        ("max_retries", -2, "-1"),
+        ("ack_timeout", 0, ">= 1"),
+        ("max_batch_size", 10, ">= 1024"),
+        ("max_linger_ms", -1, ">= 0"),
+        ("partition_onwire_limit", 0, ">= 1"),
+        ("enable_idempotence", "yes", "True"),
+        ("topics", "", "topic names"),
+    ],
+)
+def test_bad_values_name_key_value_and_allowed(key: str, value: Any, allowed: str) -> None:
+    with pytest.raises(kaffe.ConfigError, match=f"{key}.*{value!r}.*allowed: .*{allowed}"):
+        settings(**{key: value})
+
+
+def test_unknown_key_suggests() -> None:
+    with pytest.raises(kaffe.ConfigError, match="Did you mean 'required_acks'"):
+        settings(required_ack=1)
+
+
+def test_compression_aliases_and_from_config() -> None:
+    assert settings(compression="no_compression").compression == "none"
+    assert settings(compression="LZ4").compression == "lz4"
+    p = kaffe.Producer.from_config({"endpoints": "127.0.0.1:9092", "topics": ["a"]})
+    assert p.settings.topics == ("a",)
+    p.close()
+
+
+def test_heroku_prefix_applies_to_topics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_URL", "kafka://127.0.0.1:9092")
+    monkeypatch.setenv("KAFKA_PREFIX", "pre.")
+    s = ProducerSettings.from_mapping({"heroku_kafka_env": True, "topics": ["a", "pre.b"]})
+    assert s.topics == ("pre.a", "pre.b")
+
+
+def test_idempotence_needs_acks_all() -> None:
+    with pytest.raises(kaffe.ConfigError, match="required_acks"):
+        settings(enable_idempotence=True, required_acks=1)
+    assert settings(transactional_id="t").enable_idempotence is True
+
+
+def test_not_started_producer_refuses() -> None:
+    p = kaffe.Producer(endpoints="127.0.0.1:9092")
+    with pytest.raises(kaffe.KafkaError, match="not started"):
+        p.produce_sync("t", "k", "v")
+    with pytest.raises(kaffe.KafkaError, match="not started"):
+        p.produce_async("t", "k", "v")
+    p.close()
+    assert "127.0.0.1:9092" in repr(p)
