@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 
 .PHONY: help venv build lint fmt cargo-test pytest test demo kafka-fetch broker-up broker-down \
-        bench-records clean codegen codegen-check stubtest
+        bench-records clean codegen codegen-check stubtest bench-produce bench-consume
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -71,6 +71,12 @@ broker-down: venv ## stop the broker started by broker-up
 
 bench-records: build ## record-batch encode/decode throughput against aiokafka and kafka-python
 	$(PY) benches/records.py
+
+bench-produce: build kafka-fetch ## produce throughput against confluent-kafka, aiokafka, kafka-python, Java
+	$(PY) benches/produce.py
+
+bench-consume: build kafka-fetch ## consume throughput against confluent-kafka, aiokafka, kafka-python, Java
+	$(PY) benches/consume.py
 
 clean: ## remove build output and the virtualenv (download caches are kept)
 	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis
