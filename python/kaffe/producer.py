@@ -47,6 +47,13 @@ Large lists
     earlier slices may already be queued (Kaffe also stops at the first failing partition after
     sending the others).
 
+Too large for the broker
+    A batch the broker refuses as ``MESSAGE_TOO_LARGE`` (over the topic's ``max.message.bytes``)
+    is cut in two and re-sent, again and again, keeping order (and, with idempotence, sequence
+    numbers), as the Java client does; a single message too large fails with
+    :class:`kaffe.MessageTooLargeError` naming topic, partition and size, and the messages
+    produced after it are still delivered.
+
 Never hangs
     Every produce completes or raises within its delivery deadline (``delivery_timeout_ms``, by
     default derived from ``ack_timeout``, ``max_retries`` and ``retry_backoff_ms``). The calling

@@ -3,7 +3,9 @@
 A produce call's records for one partition form a :class:`Chunk` (split so that no chunk is
 larger than a batch may be) with one future resolving to the offset of its first record. A
 :class:`Batch` is one or more whole chunks from the head of a partition's queue, encoded once (in
-Rust, one call per batch) and re-sent as is on retry, so its sequence numbers never change.
+Rust, one call per batch) and re-sent as is on retry, so its sequence numbers never change
+(except when the broker rejects a batch as too large, see :func:`halve`, or rejects an earlier
+batch outright, see :mod:`kaffe._producer.sender`; then it is re-encoded).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import itertools
 from collections import deque
 from collections.abc import Sequence
 
-from kaffe._producer.messages import Record
+from kaffe._producer.messages import Record, record_size
 
-__all__ = ["BATCH_OVERHEAD", "Batch", "Chunk", "PartitionState", "split"]
+__all__ = ["BATCH_OVERHEAD", "Batch", "Chunk", "PartitionState", "halve", "split"]
 
 BATCH_OVERHEAD = 61
 """Bytes of a v2 record batch header."""
@@ -59,6 +61,74 @@ def split(
     return out
 
 
+def halve(chunks: list[Chunk]) -> list[list[Chunk]]:
+    """The records of ``chunks`` (at least two records) cut, in order, into two or three runs
+    of about half their estimated size each, for re-sending a batch the broker found too large.
+
+    A chunk that falls wholly in one run is kept as is. A chunk cut by a run boundary is
+    replaced by parts (one per run it spans), each with a future of its own; the chunk's
+    future resolves to its first part's offset once every part succeeded, or fails with the
+    first part's error.
+    """
+    owners: list[int] = []
+    records: list[Record] = []
+    for index, chunk in enumerate(chunks):
+        owners.extend([index] * len(chunk.records))
+        records.extend(chunk.records)
+    sizes = [record_size(r) for r in records]
+    total = sum(sizes)
+    runs: list[list[Chunk]] = []
+    parts: dict[int, list[Chunk]] = {}
+    start = 0
+    for run, _size in split(records, sizes, max(1, (total + 1) // 2)):
+        end = start + len(run)
+        out: list[Chunk] = []
+        i = start
+        while i < end:
+            owner = owners[i]
+            j = i
+            while j < end and owners[j] == owner:
+                j += 1
+            chunk = chunks[owner]
+            if j - i == len(chunk.records):
+                out.append(chunk)
+            else:
+                loop = chunk.future.get_loop()
+                part = Chunk(records[i:j], sum(sizes[i:j]), loop.create_future(), chunk.deadline)
+                parts.setdefault(owner, []).append(part)
+                out.append(part)
+            i = j
+        runs.append(out)
+        start = end
+    for owner, pieces in parts.items():
+        _link(chunks[owner], pieces)
+    return runs
+
+
+def _link(whole: Chunk, parts: list[Chunk]) -> None:
+    """Resolve ``whole``'s future from its ``parts``' futures (see :func:`halve`)."""
+
+    def settle(_fut: asyncio.Future[int]) -> None:
+        if whole.future.done():
+            return
+        for part in parts:
+            fut = part.future
+            if not fut.done():
+                continue
+            if fut.cancelled():
+                whole.future.cancel()
+                return
+            exc = fut.exception()
+            if exc is not None:
+                whole.future.set_exception(exc)
+                return
+        if all(p.future.done() for p in parts):
+            whole.future.set_result(parts[0].future.result())
+
+    for part in parts:
+        part.future.add_done_callback(settle)
+
+
 class Batch:
     """One encoded record batch for one partition, with the chunks it completes."""
 
@@ -71,6 +141,7 @@ class Batch:
         "epoch",
         "last_error",
         "producer_id",
+        "reencode",
         "retry_at",
         "state",
     )
@@ -96,6 +167,14 @@ class Batch:
         self.attempts = 0
         self.retry_at = 0.0
         self.last_error: BaseException | None = None
+        self.reencode = False  # base_sequence changed since ``data`` was encoded
+
+    @property
+    def records(self) -> list[Record]:
+        """The records of its chunks, in order."""
+        if len(self.chunks) == 1:
+            return self.chunks[0].records
+        return [r for c in self.chunks for r in c.records]
 
     @property
     def deadline(self) -> float:
@@ -111,6 +190,7 @@ class PartitionState:
     """The queue, retries and sequence state of one partition."""
 
     __slots__ = (
+        "acked",
         "added_to_txn",
         "first_queued_at",
         "in_flight",
@@ -137,6 +217,7 @@ class PartitionState:
         self.outstanding: list[Batch] = []  # sent or waiting to be re-sent, not yet done
         self.in_flight = 0
         self.next_sequence = 0
+        self.acked: tuple[int, int, int] | None = None  # (pid, epoch, sequence after last ack)
         self.added_to_txn = False
         self.space = asyncio.Event()
         self.space.set()

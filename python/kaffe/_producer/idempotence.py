@@ -6,18 +6,33 @@ its sequence follows the last one it wrote for that producer and partition, and 
 batch it already wrote with the original offset (or ``DUPLICATE_SEQUENCE_NUMBER``, which kaffe
 counts as success), so retries never duplicate.
 
-What kaffe does when the broker loses track (a simplified KIP-360):
+What kaffe does when its sequences and the broker's disagree (a simplified KIP-360). A batch
+the broker answers ``OUT_OF_ORDER_SEQUENCE_NUMBER`` or ``UNKNOWN_PRODUCER_ID`` was not written.
 
 * ``OUT_OF_ORDER_SEQUENCE_NUMBER`` while an earlier batch of the same partition is still
-  unacknowledged (in flight or waiting to be re-sent) only means the batches arrived out of
-  order: the batch is retried after the earlier one.
+  unacknowledged (in flight or waiting to be re-sent), or for a batch that was renumbered (see
+  below), only means the batches arrived out of order: the batch is retried after the earlier
+  one, without counting a retry.
+* ``OUT_OF_ORDER_SEQUENCE_NUMBER`` for a batch that directly follows the last acknowledged one
+  (it reached the broker before the batch ahead of it, which has been acknowledged since, as
+  the Java client's ``isNextSequence`` check): retried, counting a retry.
+* A batch the broker refused with another non-retriable error (a record too large, an invalid
+  record...) was not written either: its sequence numbers are given back, and the partition's
+  later batches under the same producer id are renumbered (re-encoded) to close the gap.
+* A batch given up on (no retries left, delivery deadline) may or may not have been written, so
+  its sequences can be neither reused nor skipped: the producer fetches a new producer id before
+  its next batch (sequences restart at 0). Batches already encoded with the old id keep it (the
+  broker still knows it), so nothing is re-sent under a new identity that could duplicate it.
 * ``OUT_OF_ORDER_SEQUENCE_NUMBER`` otherwise, and ``UNKNOWN_PRODUCER_ID``, fail the affected batch
-  loudly (its messages may or may not have been written), fail the partition's batches that were
-  waiting to be re-sent, and make the producer fetch a new producer id before its next batch;
-  sequences restart at 0. Batches already encoded with the old id keep it (the broker still
-  knows it), so nothing is re-sent under a new identity that could duplicate it.
-* A transactional producer cannot change its id within a transaction: the error fails the
-  batch and the transaction must be aborted.
+  loudly (kaffe cannot tell what the broker has), fail the partition's batches that were waiting
+  to be re-sent, and make the producer fetch a new producer id before its next batch.
+* A broker that expired the producer id (``producer.id.expiration.ms``) has no state for it and,
+  since KIP-360, accepts the next batch whatever its sequence: kaffe's next batch is simply
+  written (no ``UNKNOWN_PRODUCER_ID`` from Kafka 2.5 on).
+* ``DUPLICATE_SEQUENCE_NUMBER`` counts as success (offset -1); current brokers answer a re-sent
+  batch they still remember with its original offset instead.
+* A transactional producer cannot change its id within a transaction: a batch given up on or
+  failed with a sequence error fails, and the transaction must be aborted.
 """
 
 from __future__ import annotations

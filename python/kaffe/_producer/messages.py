@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["RECORD_OVERHEAD", "Record", "normalize", "now_ms", "payload"]
+__all__ = ["RECORD_OVERHEAD", "Record", "normalize", "now_ms", "payload", "record_size"]
 
 Header = tuple[str, bytes | None]
 Record = tuple[bytes | None, bytes | None, list[Header] | tuple[Header, ...], int]
@@ -67,6 +67,16 @@ def _headers(index: int, raw: object) -> tuple[list[Header] | tuple[Header, ...]
         out.append((name, data))
         size += len(name) * 4 + (len(data) if data is not None else 0) + 10
     return out, size
+
+
+def record_size(record: Record) -> int:
+    """The estimated encoded size of one record, as :func:`normalize` estimates it."""
+    key, value, headers, _ts = record
+    size = RECORD_OVERHEAD + (len(key) if key is not None else 0)
+    size += len(value) if value is not None else 0
+    for name, data in headers:
+        size += len(name) * 4 + (len(data) if data is not None else 0) + 10
+    return size
 
 
 def normalize(

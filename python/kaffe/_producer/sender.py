@@ -15,6 +15,24 @@ connection, a timeout, ``NOT_LEADER_OR_FOLLOWER``...) refreshes metadata and is 
 ``retry_backoff_ms`` while it has retries left and its deadline allows; otherwise its chunks
 fail with the error. Queued chunks whose deadline passes (no leader, broker unreachable) fail
 with :class:`kaffe.KafkaTimeoutError`.
+
+``MESSAGE_TOO_LARGE`` (as the Java client does): a batch of more than one record is cut in two
+(about half the bytes each, see :func:`kaffe._producer.accumulator.halve`) and the halves are
+re-sent at once (no backoff, not counted as a retry), in order, and cut again if still too
+large; a single record too large fails its message with :class:`kaffe.MessageTooLargeError`
+naming topic, partition and size. With
+idempotence the halves keep the producer id, epoch and sequence range of the batch they replace
+(the first half starts at its base sequence, the second follows the first), so batches sent
+after it stay in sequence; the broker wrote nothing of a rejected batch, so there is nothing to
+deduplicate. Batches behind it that reach the broker first are answered
+``OUT_OF_ORDER_SEQUENCE_NUMBER`` and retried after the halves.
+
+A batch the broker rejects with a non-retriable error (a single record too large, an invalid
+record...) was not written, so with idempotence its sequence numbers are given back: the
+partition's later batches under the same producer id move down by its record count and are
+re-encoded before they are (re-)sent (those already in flight come back
+``OUT_OF_ORDER_SEQUENCE_NUMBER`` and are retried renumbered), so one bad message does not fail
+the messages produced after it.
 """
 
 from __future__ import annotations
@@ -30,10 +48,17 @@ from kaffe import _core
 from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import Deadline, error_for, is_retriable
 from kaffe._producer import idempotence as idem
-from kaffe._producer.accumulator import BATCH_OVERHEAD, Batch, Chunk, PartitionState, split
+from kaffe._producer.accumulator import (
+    BATCH_OVERHEAD,
+    Batch,
+    Chunk,
+    PartitionState,
+    halve,
+    split,
+)
 from kaffe._producer.messages import Record
 from kaffe._producer.settings import ProducerSettings
-from kaffe.errors import KafkaError, KafkaTimeoutError
+from kaffe.errors import KafkaError, KafkaTimeoutError, MessageTooLargeError
 
 __all__ = ["API_PRODUCE", "Engine"]
 
@@ -45,6 +70,7 @@ _NETWORK_SLACK_S = 5.0
 _IDLE_TICK_S = 1.0
 _MAX_IDEMPOTENT_IN_FLIGHT = 5
 _REQUEST_MAX_BYTES = 16 * 1024 * 1024
+MESSAGE_TOO_LARGE = 10
 
 
 class Engine:
@@ -283,6 +309,8 @@ class Engine:
                         )
                         continue
                     batch = state.retries.pop(0)
+                    if batch.reencode:
+                        self._reencode(batch)
                 elif state.queue:
                     ready_at = self._ready_at(state)
                     if ready_at > now:
@@ -355,23 +383,31 @@ class Engine:
         if state.queue:
             state.first_queued_at = asyncio.get_running_loop().time()
         size = sum(c.size for c in chunks)
-        codec = self._codec if size >= self.settings.min_compression_batch_size else "none"
         ident = self._identity
         seq = -1
         if self.idempotent:
             seq = state.next_sequence
             state.next_sequence = idem.next_sequence(seq, len(records))
-        data = _core.encode_record_batch(
-            cast("Any", records),
-            compression=codec,
-            producer_id=ident.producer_id,
-            producer_epoch=ident.epoch,
-            base_sequence=seq,
-            transactional=self.settings.transactional_id is not None,
-        )
+        data = self._encode(records, size, ident.producer_id, ident.epoch, seq)
         batch = Batch(state, chunks, len(records), data, ident.producer_id, ident.epoch, seq)
         state.outstanding.append(batch)
         return batch
+
+    def _encode(self, records: list[Record], size: int, pid: int, epoch: int, seq: int) -> bytes:
+        codec = self._codec if size >= self.settings.min_compression_batch_size else "none"
+        return _core.encode_record_batch(
+            cast("Any", records),
+            compression=codec,
+            producer_id=pid,
+            producer_epoch=epoch,
+            base_sequence=seq,
+            transactional=self.settings.transactional_id is not None,
+        )
+
+    def _reencode(self, b: Batch) -> None:
+        size = sum(c.size for c in b.chunks)
+        b.data = self._encode(b.records, size, b.producer_id, b.epoch, b.base_sequence)
+        b.reencode = False
 
     # ------------------------------------------------------------------ requests
 
@@ -470,10 +506,25 @@ class Engine:
                 self._complete(b, int(p["base_offset"]))
             elif code == idem.DUPLICATE_SEQUENCE_NUMBER:
                 self._complete(b, -1)
-            elif code == idem.OUT_OF_ORDER_SEQUENCE_NUMBER and self._earlier_unacked(b):
-                self._retry_or_fail(b, error_for(code, b.describe()), count=False)
+            elif code == idem.OUT_OF_ORDER_SEQUENCE_NUMBER and (
+                b.reencode or self._earlier_unacked(b)
+            ):
+                # Not written; it follows a batch not yet acknowledged (or renumbered): retry.
+                err = error_for(code, f"producing to {b.describe()}")
+                err.retriable = True
+                log.debug("%s; re-sending it after the batches before it", err)
+                self._retry_or_fail(b, err, count=False)
+            elif code == idem.OUT_OF_ORDER_SEQUENCE_NUMBER and self._follows_acked(b):
+                # It reached the broker before the batch ahead of it, which has been
+                # acknowledged since: nothing is missing, send it again (counted as a retry).
+                err = error_for(code, f"producing to {b.describe()}")
+                err.retriable = True
+                log.info("%s; the batch before it is acknowledged now: re-sending it", err)
+                self._retry_or_fail(b, err)
             elif self.idempotent and idem.is_fatal_sequence_error(code):
                 self._sequence_reset(b, code)
+            elif code == MESSAGE_TOO_LARGE:
+                self._too_large(b, p.get("error_message"))
             else:
                 err = error_for(code, f"producing to {b.describe()}", p.get("error_message"))
                 if self.cluster.note_error(code, [st.topic]):
@@ -481,9 +532,12 @@ class Engine:
                 if is_retriable(code):
                     self._retry_or_fail(b, err)
                 else:
-                    self._finish_failed(b, err)
+                    self._rejected(b, err)
         if stale:
             self._refresh_metadata(stale)
+
+    def _follows_acked(self, b: Batch) -> bool:
+        return b.state.acked == (b.producer_id, b.epoch, b.base_sequence)
 
     def _earlier_unacked(self, b: Batch) -> bool:
         return any(
@@ -497,6 +551,8 @@ class Engine:
         st = b.state
         st.in_flight -= 1
         self._forget(b)
+        if b.base_sequence >= 0:
+            st.acked = (b.producer_id, b.epoch, idem.next_sequence(b.base_sequence, b.count))
         offset = base_offset
         for chunk in b.chunks:
             if not chunk.future.done():
@@ -525,11 +581,87 @@ class Engine:
             log.warning("giving up on %s (%s): %s", b.describe(), why, err)
             self._forget(b)
             self._fail_batch(b, err)
+            if b.base_sequence >= 0 and self.settings.transactional_id is None:
+                # Whether the broker wrote it is unknown: its sequences can be neither reused
+                # nor skipped, so later batches go under a new producer id (as for _expire).
+                self._pid_stale = True
             return
         b.retry_at = retry_at
         keys = [r.base_sequence for r in st.retries]
         st.retries.insert(bisect.bisect(keys, b.base_sequence), b)
         self._active.add(st)
+
+    def _too_large(self, b: Batch, message: str | None) -> None:
+        """``MESSAGE_TOO_LARGE``: cut the batch in two and re-send, or fail its one record."""
+        st = b.state
+        if b.count < 2:
+            err = MessageTooLargeError(
+                f"producing to {st.topic}/{st.partition}: a message of {len(b.data)} bytes "
+                "(as a record batch) is larger than the broker accepts (the topic's "
+                "max.message.bytes or the broker's message.max.bytes): MESSAGE_TOO_LARGE "
+                f"(error code {MESSAGE_TOO_LARGE})" + (f": {message}" if message else "")
+            )
+            log.warning("%s", err)
+            self._rejected(b, err)
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        st.in_flight -= 1
+        if now >= b.deadline:
+            err = MessageTooLargeError(
+                f"producing to {b.describe()}: the batch of {len(b.data)} bytes is too large "
+                "and the delivery deadline was reached before it could be re-sent in parts"
+            )
+            self._forget(b)
+            self._fail_batch(b, err)
+            return
+        halves: list[Batch] = []
+        seq = b.base_sequence
+        for chunks in halve(b.chunks):
+            records = [r for c in chunks for r in c.records]
+            size = sum(c.size for c in chunks)
+            data = self._encode(records, size, b.producer_id, b.epoch, seq)
+            half = Batch(st, chunks, len(records), data, b.producer_id, b.epoch, seq)
+            half.attempts = b.attempts
+            half.retry_at = now
+            half.last_error = MessageTooLargeError(f"{b.describe()}: MESSAGE_TOO_LARGE")
+            halves.append(half)
+            if seq >= 0:
+                seq = idem.next_sequence(seq, len(records))
+        log.info(
+            "%s: %d bytes is too large for the broker; re-sending it as %d batches",
+            b.describe(),
+            len(b.data),
+            len(halves),
+        )
+        at = st.outstanding.index(b) if b in st.outstanding else len(st.outstanding)
+        st.outstanding[at : at + 1] = halves
+        if b.base_sequence >= 0:
+            keys = [r.base_sequence for r in st.retries]
+            pos = bisect.bisect(keys, b.base_sequence)
+        else:
+            pos = 0  # without sequences: before batches that failed after it was sent
+        st.retries[pos:pos] = halves
+        self._active.add(st)
+
+    def _rejected(self, b: Batch, err: BaseException) -> None:
+        """The broker refused ``b`` (nothing of it was written): fail it and give its sequence
+        numbers back (see the module docs)."""
+        self._finish_failed(b, err)
+        st = b.state
+        if b.base_sequence < 0:
+            return
+        for o in st.outstanding:
+            if (
+                o.producer_id == b.producer_id
+                and o.epoch == b.epoch
+                and o.base_sequence > b.base_sequence
+            ):
+                o.base_sequence = idem.next_sequence(o.base_sequence, -b.count)
+                o.reencode = True
+        ident = self._identity
+        if (ident.producer_id, ident.epoch) == (b.producer_id, b.epoch):
+            st.next_sequence = idem.next_sequence(st.next_sequence, -b.count)
 
     def _finish_failed(self, b: Batch, err: BaseException) -> None:
         b.state.in_flight -= 1
