@@ -6,6 +6,17 @@ counts as processed when it returns. With ``async_message_ack=True`` the handler
 ``consumer.ack(message)`` (or ``kaffe.Consumer.ack(consumer, message)``), from any thread; offsets
 are committed only up to the first message not yet acknowledged.
 
+Flow control (``async_message_ack=True``), as brod's ``prefetch_count``: per partition, at most
+``max(1, prefetch_count)`` messages are outstanding, counted from the first message not yet
+acknowledged to the last one delivered (messages acknowledged out of order still count while an
+earlier one is open, since the commit cannot pass it). At the bound, delivery for that partition
+waits until an acknowledgement makes room; other partitions go on. (brod counts the messages it
+handed over and that are not acknowledged yet, but only stops fetching, once both
+``prefetch_count`` and ``prefetch_bytes`` are exceeded, and still hands over everything it already
+fetched; kaffe's bound on delivered messages is exact.) Fetching ahead stays bounded by
+``prefetch_count`` / ``prefetch_bytes`` as for every consumer.
+:meth:`Consumer.unacked` and :meth:`Consumer.delivery_blocked` show the state.
+
 An exception from the handler commits nothing for that message: it and the ones after it are
 delivered again after ``subscriber_retry_delay_ms``.
 """
@@ -25,7 +36,9 @@ __all__ = ["Consumer"]
 
 class Consumer(_GroupClient):
     """Single-message group consumer; same keys and lifecycle as
-    :class:`kaffe.GroupMemberSupervisor` (see the module docs for the handler contract)."""
+    :class:`kaffe.GroupMemberSupervisor` (see the module docs for the handler contract). With
+    ``async_message_ack=True`` at most :attr:`delivery_limit` (``max(1, prefetch_count)``)
+    messages per partition are outstanding (delivered, from the first unacknowledged one on)."""
 
     _KIND = "Consumer"
     _HANDLER_METHOD = "handle_message"
@@ -64,7 +77,7 @@ class Consumer(_GroupClient):
         def on_partition(tp: TopicPartition) -> None:
             if async_ack:
                 with self._acks_lock:
-                    self._acks[tp] = AckTracker()
+                    self._acks[tp] = AckTracker(self.delivery_limit)
 
         def before_commit() -> None:
             engine = self._engine
@@ -90,3 +103,19 @@ class Consumer(_GroupClient):
             acks = self._acks.get((message.topic, message.partition))
         if acks is not None:
             acks.ack(message.offset)
+
+    def _trackers(self) -> list[tuple[TopicPartition, AckTracker]]:
+        owned = set(self.assignment())
+        with self._acks_lock:
+            return sorted((tp, a) for tp, a in self._acks.items() if tp in owned)
+
+    def unacked(self) -> dict[tuple[str, int], int]:
+        """Per assigned partition (``async_message_ack=True``): the outstanding messages, from
+        the first one not yet acknowledged to the last one delivered. Never more than
+        :attr:`delivery_limit`."""
+        return {tp: a.outstanding for tp, a in self._trackers()}
+
+    def delivery_blocked(self) -> list[tuple[str, int]]:
+        """The assigned partitions whose delivery waits for acknowledgements right now (they
+        have :attr:`delivery_limit` outstanding messages)."""
+        return [tp for tp, a in self._trackers() if a.blocked]

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, cast
 from kaffe._fetch.fetcher import FetchSettings
 from kaffe._group.assignors import ASSIGNORS
 from kaffe._group.engine import GroupEngine, GroupSettings, TopicPartition
+from kaffe._group.offsets import AckTracker
 from kaffe._loop import LoopThread
 from kaffe.config import (
     CLIENT_KEYS,
@@ -263,7 +264,29 @@ class _GroupConfig:
             "on_result": on_result,
             "on_assigned": user_assigned,
             "on_revoked": user_revoked,
+            "delivery_gate": self._delivery_gate,
         }
+
+    @property
+    def delivery_limit(self) -> int | None:
+        """With ``async_message_ack=True``: the most messages per partition that are delivered
+        and outstanding at once, ``max(1, prefetch_count)``, counted from the first message not
+        yet acknowledged to the last one delivered; ``None`` otherwise (no limit)."""
+        if not self.values["async_message_ack"]:
+            return None
+        return max(1, int(self.values["prefetch_count"]))
+
+    def _delivery_gate(self, tp: TopicPartition) -> AckTracker | None:
+        """The engine asks for ``tp``'s gate when the partition starts: the async-ack
+        consumer's tracker of that partition, limited to :attr:`delivery_limit`."""
+        limit = self.delivery_limit
+        acks: dict[TopicPartition, AckTracker] | None = getattr(self, "_acks", None)
+        if limit is None or acks is None:
+            return None
+        tracker = acks.get(tp)
+        if tracker is not None:
+            tracker.set_limit(limit)
+        return tracker
 
     def list_subscribed_topics(self) -> list[str]:
         """The topics this member consumes."""

@@ -16,6 +16,10 @@ brod). Every partition of one response is decoded with one
 * A fetch that returns nothing for a broker puts it to sleep for ``sleep_timeout``.
 * Stale leaders (``NOT_LEADER_OR_FOLLOWER`` and friends) and lost connections refresh metadata and
   back off (capped exponential, jittered) before that broker is asked again.
+* Authentication, authorization and TLS failures (wrong SASL credentials, a refused
+  certificate) are not retried silently: they become the partitions' errors, which the
+  subscribers see (and the group engine retries ``subscriber_retries`` times, then stops the
+  member with the error).
 
 Incremental fetch sessions (KIP-227, Fetch v7+): the first request to a broker is a full fetch
 that asks for a session; later ones send only partitions whose offset or byte limit changed,
@@ -40,7 +44,13 @@ from typing import Any, Literal
 from kaffe import _core
 from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import STALE_METADATA_ERRORS, error_for, error_name, is_retriable
-from kaffe.errors import KafkaError, ProtocolError
+from kaffe.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    KafkaError,
+    ProtocolError,
+    TLSError,
+)
 from kaffe.message import Message, wrap_records
 
 __all__ = ["FetchSettings", "Fetcher", "PartitionFetch"]
@@ -363,8 +373,19 @@ class Fetcher:
                 API_FETCH, body, version=version, timeout=st.max_wait_time + 30.0
             )
         except KafkaError as exc:
-            log.info("fetch from broker %d failed: %s; refreshing metadata", node, exc)
             self._sessions.pop(node, None)
+            if _is_fatal(exc):
+                # Wrong credentials or a refused certificate fail the same way again: the
+                # partitions' subscribers get the error (they retry subscriber_retries times,
+                # then the member stops with it) instead of the fetcher retrying silently.
+                log.error("fetch from broker %d failed: %s", node, exc)
+                for s in parts:
+                    if s.active:
+                        s.error = exc
+                        s.ready.set()
+                self._backoff_node(node)
+                return
+            log.info("fetch from broker %d failed: %s; refreshing metadata", node, exc)
             self.cluster.invalidate(s.topic for s in parts)
             self._refresh(s.topic for s in parts)
             self._backoff_node(node)
@@ -529,6 +550,11 @@ class Fetcher:
             try:
                 broker = await self.cluster.leader_for(s.topic, s.partition, timeout=5.0)
             except KafkaError as exc:
+                if _is_fatal(exc):
+                    log.error("looking up the leader of %s/%d: %s", s.topic, s.partition, exc)
+                    s.error = exc
+                    s.ready.set()
+                    continue
                 log.info("no leader for %s/%d yet: %s", s.topic, s.partition, exc)
                 continue
             by_node.setdefault(broker.node_id, []).append(s)
@@ -536,6 +562,12 @@ class Fetcher:
             try:
                 await self._list_offsets(node, parts)
             except KafkaError as exc:
+                if _is_fatal(exc):
+                    log.error("ListOffsets at broker %d failed: %s", node, exc)
+                    for s in parts:
+                        s.error = exc
+                        s.ready.set()
+                    continue
                 log.info("ListOffsets at broker %d failed: %s", node, exc)
                 self.cluster.invalidate(s.topic for s in parts)
         if any(s.active and s.position is None for s in states):
@@ -596,6 +628,11 @@ class Fetcher:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
                     await asyncio.wait_for(task, 2.0)
         self._node_busy.clear()
+
+
+def _is_fatal(exc: KafkaError) -> bool:
+    """Errors that retrying the same request cannot fix (authentication, TLS, authorization)."""
+    return isinstance(exc, AuthenticationError | AuthorizationError | TLSError)
 
 
 def _is_abort_marker(batch: _core.RecordBatch) -> bool:

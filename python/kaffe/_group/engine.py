@@ -17,6 +17,11 @@ Membership (eager rebalancing, as brod and Java's ``range``/``roundrobin``):
    the rebalance timeout; a handler running longer is reported with ``logging.error`` and its
    result is discarded), offsets are committed, ``on_revoked`` runs.
 
+Flow control: a partition may have a delivery gate (the asynchronous-ack consumer's
+:class:`~kaffe._group.offsets.AckTracker` with its limit). Batches are then cut to the room the
+gate has, and the partition's subscriber waits for acknowledgements before delivering more; other
+partitions go on. Revoking the partition closes its gate.
+
 ``FENCED_INSTANCE_ID`` (another process uses the same ``group_instance_id``) and other
 non-retriable group errors stop the member with that error. Connection losses, coordinator moves
 and leader moves are retried with backoff for as long as the member runs.
@@ -46,10 +51,10 @@ from kaffe._group.assignors import (
     encode_assignment,
     encode_subscription,
 )
-from kaffe._group.offsets import CommitTracker
+from kaffe._group.offsets import AckTracker, CommitTracker
 from kaffe._group.workers import AsyncWorkerPool, WorkerPool
 from kaffe.config import ClientConfig
-from kaffe.errors import KafkaError
+from kaffe.errors import AuthenticationError, AuthorizationError, KafkaError, TLSError
 from kaffe.message import Message
 
 __all__ = ["BatchJob", "GroupEngine", "GroupSettings"]
@@ -147,11 +152,18 @@ class GroupEngine:
         on_revoked: Callable[[list[TopicPartition]], Any] | None = None,
         before_commit: Callable[[], None] | None = None,
         on_partition: Callable[[TopicPartition], None] | None = None,
+        delivery_gate: Callable[[TopicPartition], AckTracker | None] | None = None,
         asynchronous: bool = False,
     ) -> None:
         """Prepare the member. ``job(messages)`` runs in a worker; ``on_result(tp, messages,
         value)`` runs on the loop with what ``job`` returned; ``before_commit()`` runs before
-        each commit (the async-ack consumer moves its commit points there)."""
+        each commit (the async-ack consumer moves its commit points there).
+
+        ``delivery_gate(tp)`` (asked when a partition starts, after ``on_partition(tp)``) may
+        return an :class:`~kaffe._group.offsets.AckTracker` with a limit: batches are then cut
+        so that a job never delivers more messages than the gate has room for, and the
+        partition's subscriber waits for room (acknowledgements) before the next job. The gate
+        is closed when the partition is revoked."""
         self.client = client
         self.settings = settings
         self.fetch_settings = fetch
@@ -161,6 +173,8 @@ class GroupEngine:
         self._on_revoked = on_revoked
         self._before_commit = before_commit
         self._on_partition = on_partition
+        self._delivery_gate = delivery_gate
+        self._gates: dict[TopicPartition, AckTracker] = {}
         self.topics: list[str] = list(dict.fromkeys(settings.topics))
         self.tracker = CommitTracker()
         self.asynchronous = asynchronous
@@ -301,7 +315,10 @@ class GroupEngine:
                 except KafkaError as exc:
                     failures += 1
                     delay = min(10.0, self.settings.rejoin_delay * 2 ** min(failures - 1, 4))
-                    level = logging.ERROR if failures > self.settings.max_rejoin_attempts else 20
+                    loud = failures > self.settings.max_rejoin_attempts or isinstance(
+                        exc, AuthenticationError | AuthorizationError | TLSError
+                    )
+                    level = logging.ERROR if loud else logging.INFO
                     log.log(
                         level,
                         "%s: group membership failed (%s, attempt %d); retrying in %.1f s",
@@ -637,6 +654,9 @@ class GroupEngine:
             self.tracker.assign(tp, offset)
             if self._on_partition is not None:
                 self._on_partition(tp)
+            gate = self._delivery_gate(tp) if self._delivery_gate is not None else None
+            if gate is not None:
+                self._gates[tp] = gate
             state = self.fetcher.assign(tp[0], tp[1], offset)
             self.assigned[tp] = state
             self._subscribers[tp] = loop.create_task(self._subscriber(gen, tp, state))
@@ -745,6 +765,9 @@ class GroupEngine:
         assert self.fetcher is not None
         for tp in parts:
             self.fetcher.unassign(*tp)
+            gate = self._gates.pop(tp, None)
+            if gate is not None:
+                gate.close()
         tasks = [self._subscribers[tp] for tp in parts if tp in self._subscribers]
         if tasks:
             _, still = await asyncio.wait(tasks, timeout=self.settings.rebalance_timeout)
@@ -817,45 +840,77 @@ class GroupEngine:
             failures = 0
             messages, nbytes = item
             count = len(messages)
+            gate = self._gates.get(tp)
             try:
-                while True:
-                    job = self._job
-                    fut: concurrent.futures.Future[Any] | asyncio.Future[Any] = worker.submit(
-                        lambda job=job, messages=messages: job(messages)  # type: ignore[misc]
-                    )
-                    self._running[tp] = _Running(tp, messages[0].offset, time.monotonic())
-                    try:
-                        result = await asyncio.shield(asyncio.wrap_future(fut))
-                    except Exception as exc:
-                        log.error(
-                            "%s: handler failed on %s/%d offsets %d..%d: %r; nothing committed, "
-                            "the batch is delivered again in %.1f s",
-                            self,
-                            tp[0],
-                            tp[1],
-                            messages[0].offset,
-                            messages[-1].offset,
-                            exc,
-                            self.settings.subscriber_retry_delay,
-                            exc_info=exc,
-                        )
-                        self._running.pop(tp, None)
-                        await asyncio.sleep(self.settings.subscriber_retry_delay)
-                        if not state.active or self.assigned.get(tp) is not state:
-                            return
-                        continue
-                    self._running.pop(tp, None)
-                    if state.active and self.assigned.get(tp) is state:
-                        try:
-                            self._on_result(tp, messages, result)
-                        except TypeError as exc:
-                            log.error("%s: %s; treated as a failure", self, exc)
-                            await asyncio.sleep(self.settings.subscriber_retry_delay)
-                            continue
-                    break
+                while messages:
+                    if gate is None:
+                        chunk, messages = messages, []
+                    else:
+                        room = gate.room()
+                        if room is not None and room <= 0:
+                            log.debug(
+                                "%s: %s/%d: %d delivered messages wait for acknowledgement; "
+                                "delivery waits",
+                                self,
+                                tp[0],
+                                tp[1],
+                                gate.outstanding,
+                            )
+                            room = await gate.wait_for_room()
+                            if room <= 0:
+                                return  # revoked or stopping
+                        if room is None or room >= len(messages):
+                            chunk, messages = messages, []
+                        else:
+                            chunk, messages = messages[:room], messages[room:]
+                    if not state.active or self.assigned.get(tp) is not state:
+                        return
+                    if not await self._run_job(tp, state, worker, chunk):
+                        return
             finally:
                 self._running.pop(tp, None)
                 fetcher.ack(state, count, nbytes)
+
+    async def _run_job(
+        self, tp: TopicPartition, state: PartitionFetch, worker: Any, messages: list[Message]
+    ) -> bool:
+        """Run the job on ``messages`` until it succeeds (a failure is retried after
+        ``subscriber_retry_delay``); ``False`` if the partition went away meanwhile."""
+        while True:
+            job = self._job
+            fut: concurrent.futures.Future[Any] | asyncio.Future[Any] = worker.submit(
+                lambda job=job, messages=messages: job(messages)
+            )
+            self._running[tp] = _Running(tp, messages[0].offset, time.monotonic())
+            try:
+                result = await asyncio.shield(asyncio.wrap_future(fut))
+            except Exception as exc:
+                log.error(
+                    "%s: handler failed on %s/%d offsets %d..%d: %r; nothing committed, "
+                    "the batch is delivered again in %.1f s",
+                    self,
+                    tp[0],
+                    tp[1],
+                    messages[0].offset,
+                    messages[-1].offset,
+                    exc,
+                    self.settings.subscriber_retry_delay,
+                    exc_info=exc,
+                )
+                self._running.pop(tp, None)
+                await asyncio.sleep(self.settings.subscriber_retry_delay)
+                if not state.active or self.assigned.get(tp) is not state:
+                    return False
+                continue
+            self._running.pop(tp, None)
+            if state.active and self.assigned.get(tp) is state:
+                try:
+                    self._on_result(tp, messages, result)
+                except TypeError as exc:
+                    log.error("%s: %s; treated as a failure", self, exc)
+                    await asyncio.sleep(self.settings.subscriber_retry_delay)
+                    continue
+            return True
 
     async def _watchdog(self) -> None:
         limit = self.settings.rebalance_timeout

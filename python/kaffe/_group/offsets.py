@@ -4,10 +4,15 @@
   Kafka last accepted. Batch results move it (see :meth:`CommitTracker.batch_done`).
 * :class:`AckTracker` serves the single-message consumer with asynchronous acks: messages may
   be acknowledged in any order, and the commit point is the first offset not yet acknowledged.
+  It is also that consumer's delivery gate (flow control): with a ``limit``, at most ``limit``
+  messages are outstanding, counted from the first one not yet acknowledged to the last one
+  delivered; the engine waits (:meth:`AckTracker.wait_for_room`) before delivering more.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -124,19 +129,46 @@ class CommitTracker:
 
 
 class AckTracker:
-    """Delivered and acknowledged offsets of one partition (thread-safe).
+    """Delivered and acknowledged offsets of one partition (thread-safe), and the delivery gate
+    of the asynchronous-ack consumer.
 
     :meth:`commit_point` is the first delivered offset not yet acknowledged, or the offset after
     the last delivered one when everything is acknowledged (``None`` before any delivery).
+
+    Outstanding messages are the delivered ones from the first unacknowledged offset on (later
+    messages acknowledged early still count: the commit cannot pass the first unacknowledged
+    offset, so they would be delivered again after a restart). With a ``limit`` (``None``: no
+    limit), :meth:`room` says how many more may be delivered, and :meth:`wait_for_room` waits,
+    on an event loop, until an acknowledgement (from any thread) makes room or the partition is
+    closed (:meth:`close`).
     """
 
-    def __init__(self) -> None:
-        """Nothing delivered yet."""
+    def __init__(self, limit: int | None = None) -> None:
+        """Nothing delivered yet; at most ``limit`` (>= 1) outstanding messages, if given."""
         self._lock = threading.Lock()
         self._outstanding: deque[int] = deque()
         self._out_set: set[int] = set()
         self._acked: set[int] = set()
         self._next: int | None = None
+        self._limit: int | None = None
+        self._closed = False
+        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+        self._stalls = 0
+        self.set_limit(limit)
+
+    def set_limit(self, limit: int | None) -> None:
+        """Allow at most ``limit`` outstanding messages (``None``: any number); wakes a waiting
+        delivery if that makes room."""
+        if limit is not None and limit < 1:
+            raise ValueError(f"the delivery limit must be >= 1, not {limit}")
+        with self._lock:
+            self._limit = limit
+            self._wake_locked()
+
+    @property
+    def limit(self) -> int | None:
+        """The most outstanding messages allowed (``None``: no limit)."""
+        return self._limit
 
     def delivered(self, offset: int) -> None:
         """``offset`` was handed to the application (offsets arrive in increasing order)."""
@@ -157,6 +189,7 @@ class AckTracker:
                 done = self._outstanding.popleft()
                 self._acked.discard(done)
                 self._out_set.discard(done)
+            self._wake_locked()
             return True
 
     def commit_point(self) -> int | None:
@@ -168,6 +201,79 @@ class AckTracker:
 
     @property
     def outstanding(self) -> int:
-        """How many delivered offsets wait for an ack."""
+        """How many delivered messages count against the limit: from the first unacknowledged
+        one to the last delivered one."""
         with self._lock:
             return len(self._outstanding)
+
+    # ------------------------------------------------------------------ the delivery gate
+
+    def room(self) -> int | None:
+        """How many more messages may be delivered now (``None``: no limit; ``0``: wait)."""
+        with self._lock:
+            return self._room_locked()
+
+    def _room_locked(self) -> int | None:
+        if self._limit is None:
+            return None
+        return max(0, self._limit - len(self._outstanding))
+
+    async def wait_for_room(self) -> int:
+        """Wait until a message may be delivered; returns how many may (a large number without
+        a limit), or ``0`` once :meth:`close` was called. Call it on an event loop; one delivery
+        waits at a time (the partition's subscriber)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if self._closed:
+                    return 0
+                room = self._room_locked()
+                if room is None:
+                    return 2**31 - 1
+                if room > 0:
+                    return room
+                fut: asyncio.Future[None] = loop.create_future()
+                self._waiter = (loop, fut)
+                self._stalls += 1
+            try:
+                await fut
+            finally:
+                with self._lock:
+                    if self._waiter is not None and self._waiter[1] is fut:
+                        self._waiter = None
+
+    def close(self) -> None:
+        """The partition is revoked or the consumer stops: a waiting delivery gives up (acks and
+        the commit point keep working)."""
+        with self._lock:
+            self._closed = True
+            self._wake_locked(force=True)
+
+    @property
+    def blocked(self) -> bool:
+        """Whether a delivery is waiting for acknowledgements right now."""
+        with self._lock:
+            return self._waiter is not None and not self._waiter[1].done()
+
+    @property
+    def stalls(self) -> int:
+        """How many times delivery had to wait for acknowledgements."""
+        with self._lock:
+            return self._stalls
+
+    def _wake_locked(self, force: bool = False) -> None:
+        waiter = self._waiter
+        if waiter is None:
+            return
+        room = self._room_locked()
+        if not force and room is not None and room <= 0:
+            return
+        self._waiter = None
+        loop, fut = waiter
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, fut)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
