@@ -215,8 +215,7 @@ def test_stop_with_unacked_messages_commits_up_to_the_first_and_restart_redelive
 
 
 def test_aio_consumer_is_bounded_too(bootstrap: str, topic_factory: Any) -> None:
-    # kaffe.aio.Consumer shares the engine's delivery gate; it has no public introspection yet,
-    # so the test reads the partition's tracker.
+    # kaffe.aio.Consumer shares the engine's delivery gate and has the same introspection.
     from tests.integration.test_consumer_aio import committed as aio_committed
     from tests.integration.test_consumer_aio import until
 
@@ -241,21 +240,40 @@ def test_aio_consumer_is_bounded_too(bootstrap: str, topic_factory: Any) -> None
             prefetch_count=bound,
             **FAST,
         )
+        assert consumer.delivery_limit == bound
+        assert consumer.unacked() == {}
+        assert consumer.delivery_blocked() == []
         async with consumer:
 
             def blocked_at(n: int) -> bool:
-                tracker = consumer._acks.get(tp)
-                return len(got) >= n and tracker is not None and tracker.blocked
+                return len(got) >= n and consumer.delivery_blocked() == [tp]
 
             await until(lambda: blocked_at(bound), 60, "delivery to block at the bound")
             assert [m.offset for m in got] == [0, 1, 2]
+            assert consumer.unacked() == {tp: bound}
             consumer.ack(got[1])
             consumer.ack(got[2])
-            assert consumer._acks[tp].outstanding == bound  # offset 0 is still open
+            assert consumer.unacked() == {tp: bound}  # offset 0 is still open
+            assert consumer.delivery_blocked() == [tp]
             consumer.ack(got[0])
             await until(lambda: blocked_at(2 * bound), 60, "the next window")
             assert [m.offset for m in got] == list(range(2 * bound))
+            assert consumer.unacked() == {tp: bound}
             await consumer.commit()
             assert (await aio_committed(bootstrap, g, topic))[0] == bound
+            for m in got[bound:]:
+                consumer.ack(m)
+            await until(
+                lambda: len(got) == 9 and consumer.delivery_blocked() == [tp], 60, "block at 9"
+            )
+            assert [m.offset for m in got] == list(range(9))
+            for m in got[2 * bound :]:
+                consumer.ack(m)
+            await until(lambda: len(got) == 10, 60, "the last message")
+            assert consumer.unacked() == {tp: 1}
+            consumer.ack(got[9])
+            assert consumer.unacked() == {tp: 0}
+            assert consumer.delivery_blocked() == []
+        assert consumer.unacked() == {}
 
     asyncio.run(main())

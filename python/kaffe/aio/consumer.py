@@ -132,7 +132,9 @@ class GroupMemberSupervisor(_AioGroupClient):
 class Consumer(_AioGroupClient):
     """Single-message consumer with coroutine handlers: ``await handle_message(message)``, or
     with ``async_message_ack=True`` ``await handle_message(consumer, message)`` and a later
-    ``consumer.ack(message)``; see :class:`kaffe.Consumer`."""
+    ``consumer.ack(message)``; see :class:`kaffe.Consumer`. With ``async_message_ack=True`` at
+    most :attr:`delivery_limit` (``max(1, prefetch_count)``) messages per partition are
+    outstanding; :meth:`unacked` and :meth:`delivery_blocked` show the state."""
 
     _KIND = "aio.Consumer"
     _HANDLER_METHOD = "handle_message"
@@ -173,7 +175,7 @@ class Consumer(_AioGroupClient):
 
         def on_partition(tp: TopicPartition) -> None:
             if async_ack:
-                self._acks[tp] = AckTracker()
+                self._acks[tp] = AckTracker(self.delivery_limit)
 
         def before_commit() -> None:
             engine = self._engine
@@ -194,3 +196,20 @@ class Consumer(_AioGroupClient):
         acks = self._acks.get((message.topic, message.partition))
         if acks is not None:
             acks.ack(message.offset)
+
+    def _trackers(self) -> list[tuple[TopicPartition, AckTracker]]:
+        owned = set(self.assignment())
+        return sorted((tp, a) for tp, a in list(self._acks.items()) if tp in owned)
+
+    def unacked(self) -> dict[tuple[str, int], int]:
+        """Per assigned partition (``async_message_ack=True``): the outstanding messages, from
+        the first one not yet acknowledged to the last one delivered. Never more than
+        :attr:`delivery_limit`. A snapshot that does not wait (a plain method, as
+        :meth:`kaffe.Consumer.unacked`)."""
+        return {tp: a.outstanding for tp, a in self._trackers()}
+
+    def delivery_blocked(self) -> list[tuple[str, int]]:
+        """The assigned partitions whose delivery waits for acknowledgements right now (they
+        have :attr:`delivery_limit` outstanding messages). A snapshot that does not wait (a
+        plain method, as :meth:`kaffe.Consumer.delivery_blocked`)."""
+        return [tp for tp, a in self._trackers() if a.blocked]
