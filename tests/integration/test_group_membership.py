@@ -6,76 +6,21 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.integration.group_support import (
+    FAST,
+    Collect,
+    bootstrap_fixture,  # noqa: F401  (the bootstrap fixture)
+    group,
+    members_fixture,  # noqa: F401  (the members fixture)
+    wait_until,
+)
 
 import kaffe
 
 pytestmark = pytest.mark.broker
-
-FAST: dict[str, Any] = {
-    "rebalance_delay_ms": 0,
-    "session_timeout_seconds": 6,
-    "heartbeat_rate_seconds": 1,
-    "rebalance_timeout_seconds": 10,
-    "min_bytes": 1,
-    "max_wait_time": 300,
-    "offset_commit_interval_seconds": 1,
-    "start_with_earliest_message": True,
-}
-
-
-def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``cond`` until truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def group() -> str:
-    return f"kaffe-it-{uuid.uuid4().hex[:10]}"
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.values: list[bytes] = []
-        self.assigned: list[list[tuple[str, int]]] = []
-        self.revoked: list[list[tuple[str, int]]] = []
-
-    def handle_messages(self, messages: list[kaffe.Message]) -> None:
-        with self.lock:
-            self.values.extend(m.value or b"" for m in messages)
-
-    def on_assigned(self, partitions: list[tuple[str, int]]) -> None:
-        with self.lock:
-            self.assigned.append(partitions)
-
-    def on_revoked(self, partitions: list[tuple[str, int]]) -> None:
-        with self.lock:
-            self.revoked.append(partitions)
-
-
-@pytest.fixture
-def bootstrap(kafka_broker: Any) -> str:
-    return str(kafka_broker.bootstrap)
-
-
-@pytest.fixture
-def members() -> Iterator[list[Any]]:
-    started: list[Any] = []
-    yield started
-    for m in started:
-        m.stop()
 
 
 def test_heartbeats_continue_while_a_handler_runs_past_the_session_timeout(

@@ -8,47 +8,25 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
-import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration import group_support
+from tests.integration.group_support import (
+    Collect,
+    bootstrap_fixture,  # noqa: F401  (the bootstrap fixture)
+    group,
+    members_fixture,  # noqa: F401  (the members fixture)
+    wait_until,
+)
 
 import kaffe
 
 pytestmark = pytest.mark.broker
 
-FAST: dict[str, Any] = {
-    "rebalance_delay_ms": 0,
-    "session_timeout_seconds": 6,
-    "heartbeat_rate_seconds": 1,
-    "rebalance_timeout_seconds": 10,
-    "min_bytes": 1,
-    "max_wait_time": 300,
-    "offset_commit_interval_seconds": 1,
-    "subscriber_retry_delay_ms": 100,
-    "start_with_earliest_message": True,
-}
-
-
-def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``cond`` until truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def group() -> str:
-    return f"kaffe-it-{uuid.uuid4().hex[:10]}"
+FAST: dict[str, Any] = {**group_support.FAST, "subscriber_retry_delay_ms": 100}
 
 
 def produce(bootstrap: str, topic: str, values: list[str]) -> None:
@@ -60,39 +38,6 @@ def committed(bootstrap: str, group_id: str, topic: str) -> dict[int, int]:
     with kaffe.AdminClient(endpoints=bootstrap) as admin:
         offsets = admin.list_group_offsets(group_id, [topic])
     return {tp[1]: c.offset for tp, c in offsets.items()}
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.values: list[bytes] = []
-        self.assigned: list[list[tuple[str, int]]] = []
-        self.revoked: list[list[tuple[str, int]]] = []
-
-    def handle_messages(self, messages: list[kaffe.Message]) -> None:
-        with self.lock:
-            self.values.extend(m.value or b"" for m in messages)
-
-    def on_assigned(self, partitions: list[tuple[str, int]]) -> None:
-        with self.lock:
-            self.assigned.append(partitions)
-
-    def on_revoked(self, partitions: list[tuple[str, int]]) -> None:
-        with self.lock:
-            self.revoked.append(partitions)
-
-
-@pytest.fixture
-def bootstrap(kafka_broker: Any) -> str:
-    return str(kafka_broker.bootstrap)
-
-
-@pytest.fixture
-def members() -> Iterator[list[Any]]:
-    started: list[Any] = []
-    yield started
-    for m in started:
-        m.stop()
 
 
 @pytest.mark.parametrize("assignor", ["range", "roundrobin"])
@@ -150,6 +95,53 @@ def test_subscribe_to_topics_at_run_time(
     assert sorted(col.values) == [b"x", b"y"]
 
 
+def _lone_kaffe_member(
+    bootstrap: str, topic: str, g: str, col: Collect, assignor: str, members: list[Any]
+) -> Any:
+    """Start a kaffe member of ``g`` and wait until it alone owns the 6 partitions."""
+    sup = kaffe.GroupMemberSupervisor(
+        endpoints=bootstrap,
+        topics=[topic],
+        consumer_group=g,
+        message_handler=col,
+        partition_assignment_strategy=assignor,
+        **FAST,
+    )
+    members.append(sup.start())
+    wait_until(lambda: len(sup.assignment()) == 6, 30, "kaffe alone owns 6")
+    return sup
+
+
+def _librdkafka_member(ck: Any, bootstrap: str, g: str, assignor: str, **extra: Any) -> Any:
+    """A confluent-kafka consumer for ``g`` with the same session settings as ``FAST``."""
+    return ck.Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": g,
+            "partition.assignment.strategy": assignor,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 1000,
+            "auto.offset.reset": "earliest",
+            **extra,
+        }
+    )
+
+
+def _split_three_each(other: Any, sup: Any) -> tuple[set[int], set[int]]:
+    """Poll ``other`` until it and ``sup`` own 3 partitions each; (kaffe's, librdkafka's)."""
+    theirs: set[int] = set()
+
+    def settled() -> bool:
+        other.poll(0.1)
+        theirs.clear()
+        theirs.update(tp.partition for tp in other.assignment())
+        return len(theirs) == 3 and len(sup.assignment()) == 3
+
+    wait_until(settled, 60, "3 partitions each for kaffe and librdkafka")
+    mine = {p for _, p in sup.assignment()}
+    return mine, theirs
+
+
 def test_shares_a_group_with_a_librdkafka_member(
     bootstrap: str, topic_factory: Any, members: list[Any]
 ) -> None:
@@ -157,39 +149,11 @@ def test_shares_a_group_with_a_librdkafka_member(
     topic = topic_factory(6)
     g = group()
     col = Collect()
-    sup = kaffe.GroupMemberSupervisor(
-        endpoints=bootstrap,
-        topics=[topic],
-        consumer_group=g,
-        message_handler=col,
-        partition_assignment_strategy="range",
-        **FAST,
-    )
-    members.append(sup.start())
-    wait_until(lambda: len(sup.assignment()) == 6, 30, "kaffe alone owns 6")
-    other = ck.Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": g,
-            "partition.assignment.strategy": "range",
-            "session.timeout.ms": 6000,
-            "heartbeat.interval.ms": 1000,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
+    sup = _lone_kaffe_member(bootstrap, topic, g, col, "range", members)
+    other = _librdkafka_member(ck, bootstrap, g, "range", **{"enable.auto.commit": False})
     try:
         other.subscribe([topic])
-        theirs: set[int] = set()
-
-        def settled() -> bool:
-            other.poll(0.1)
-            theirs.clear()
-            theirs.update(tp.partition for tp in other.assignment())
-            return len(theirs) == 3 and len(sup.assignment()) == 3
-
-        wait_until(settled, 60, "3 partitions each for kaffe and librdkafka")
-        mine = {p for _, p in sup.assignment()}
+        mine, theirs = _split_three_each(other, sup)
         assert mine | theirs == set(range(6))
         assert not mine & theirs
     finally:
@@ -346,38 +310,11 @@ def test_cooperative_sticky_with_a_librdkafka_member(
     topic = topic_factory(6)
     g = group()
     col = Collect()
-    sup = kaffe.GroupMemberSupervisor(
-        endpoints=bootstrap,
-        topics=[topic],
-        consumer_group=g,
-        message_handler=col,
-        partition_assignment_strategy="cooperative-sticky",
-        **FAST,
-    )
-    members.append(sup.start())
-    wait_until(lambda: len(sup.assignment()) == 6, 30, "kaffe alone owns 6")
-    other = ck.Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": g,
-            "partition.assignment.strategy": "cooperative-sticky",
-            "session.timeout.ms": 6000,
-            "heartbeat.interval.ms": 1000,
-            "auto.offset.reset": "earliest",
-        }
-    )
+    sup = _lone_kaffe_member(bootstrap, topic, g, col, "cooperative-sticky", members)
+    other = _librdkafka_member(ck, bootstrap, g, "cooperative-sticky")
     try:
         other.subscribe([topic])
-        theirs: set[int] = set()
-
-        def settled() -> bool:
-            other.poll(0.1)
-            theirs.clear()
-            theirs.update(tp.partition for tp in other.assignment())
-            return len(theirs) == 3 and len(sup.assignment()) == 3
-
-        wait_until(settled, 60, "3 partitions each for kaffe and librdkafka")
-        mine = {p for _, p in sup.assignment()}
+        mine, theirs = _split_three_each(other, sup)
         assert mine | theirs == set(range(6))
         assert not mine & theirs
         with col.lock:

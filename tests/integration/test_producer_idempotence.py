@@ -10,57 +10,39 @@ it (the control case) the records are written twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import struct
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
+from tests.integration.kafka_proxy import API_METADATA, API_PRODUCE, KafkaProxy
 from tests.integration.test_producer_oracles import raw_batches, read_confluent
 
 import kaffe
 import kaffe.aio
-from kaffe import _core
 from kafka_harness.broker import BrokerHandle
 from kafka_harness.topics import TopicFactory
 
 pytestmark = pytest.mark.broker
 
-API_PRODUCE, API_METADATA = 0, 3
 
-
-class CuttingProxy:
+class CuttingProxy(KafkaProxy):
     """Forwards Kafka connections to ``upstream``; see the module docs."""
 
     def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.port = 0
+        super().__init__(upstream)
         self.drop_produce_responses = 0
         self.blackhole = False  # swallow every Produce response, keep the connection open
         self.dropped = 0
         self.produce_requests = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
 
-    async def start(self) -> CuttingProxy:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def close(self) -> None:
-        for w in self._writers:
-            w.close()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    @staticmethod
-    async def _frame(reader: asyncio.StreamReader) -> bytes:
-        (size,) = struct.unpack(">i", await reader.readexactly(4))
-        return await reader.readexactly(size)
-
-    async def _handle(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-        ur, uw = await asyncio.open_connection(*self.upstream)
-        self._writers += [cw, uw]
+    def _pumps(
+        self,
+        cr: asyncio.StreamReader,
+        cw: asyncio.StreamWriter,
+        ur: asyncio.StreamReader,
+        uw: asyncio.StreamWriter,
+    ) -> tuple[Coroutine[Any, Any, None], Coroutine[Any, Any, None]]:
         pending: dict[int, tuple[int, int]] = {}
 
         async def client_to_broker() -> None:
@@ -70,7 +52,7 @@ class CuttingProxy:
                 pending[cid] = (api_key, version)
                 if api_key == API_PRODUCE:
                     self.produce_requests += 1
-                uw.write(struct.pack(">i", len(frame)) + frame)
+                self._send(uw, frame)
                 await uw.drain()
 
         async def broker_to_client() -> None:
@@ -79,10 +61,7 @@ class CuttingProxy:
                 (cid,) = struct.unpack(">i", frame[:4])
                 api_key, version = pending.pop(cid)
                 if api_key == API_METADATA:
-                    _, body = _core.decode_response(API_METADATA, version, frame)
-                    for b in body["brokers"]:
-                        b["host"], b["port"] = "127.0.0.1", self.port
-                    frame = _core.encode_response(API_METADATA, version, cid, body)
+                    frame = self.rewrite_metadata(version, cid, frame)
                 if api_key == API_PRODUCE and self.blackhole:
                     self.dropped += 1
                     continue
@@ -90,20 +69,10 @@ class CuttingProxy:
                     self.drop_produce_responses -= 1
                     self.dropped += 1
                     return  # the broker wrote the batch; kaffe never hears it
-                cw.write(struct.pack(">i", len(frame)) + frame)
+                self._send(cw, frame)
                 await cw.drain()
 
-        tasks = [
-            asyncio.ensure_future(client_to_broker()),
-            asyncio.ensure_future(broker_to_client()),
-        ]
-        with contextlib.suppress(Exception):
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        cw.close()
-        uw.close()
+        return client_to_broker(), broker_to_client()
 
 
 async def _produce_through_cut(

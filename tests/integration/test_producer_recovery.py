@@ -25,20 +25,19 @@ Every test reads the partition back and counts records exactly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
+from tests.integration.kafka_proxy import API_METADATA, API_PRODUCE, KafkaProxy
 from tests.integration.test_producer_idempotence import CuttingProxy
 from tests.integration.test_producer_oracles import raw_batches, read_confluent
 
 import kaffe
 import kaffe.aio
-from kaffe import _core
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.options import ConnectionOptions
 from kafka_harness.broker import BrokerHandle, LocalBroker
@@ -47,7 +46,7 @@ from kafka_harness.topics import TopicFactory
 
 pytestmark = pytest.mark.broker
 
-API_PRODUCE, API_METADATA, API_DESCRIBE_PRODUCERS = 0, 3, 61
+API_DESCRIBE_PRODUCERS = 61
 MAX_MESSAGE_BYTES = 4096
 EXPIRATION_MS = 2000
 WAIT_S = 120.0
@@ -281,7 +280,7 @@ def test_pipelined_batches_resent_after_a_cut_are_written_once(
 # ------------------------------------------------------------------ out-of-order arrival
 
 
-class ReorderingProxy:
+class ReorderingProxy(KafkaProxy):
     """Forwards Kafka connections to ``upstream`` (rewriting Metadata so that kaffe stays on
     it). ``hold_next_produce``: the next Produce request is held back and forwarded right after
     the one that follows it, so the broker sees the two swapped; responses still reach kaffe in
@@ -289,35 +288,19 @@ class ReorderingProxy:
     Produce request is never forwarded and the connection is cut."""
 
     def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.port = 0
+        super().__init__(upstream)
         self.hold_next_produce = False
         self.drop_next_produce = False
         self.swapped = 0
         self.dropped = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
 
-    async def start(self) -> ReorderingProxy:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def close(self) -> None:
-        for w in self._writers:
-            w.close()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    @staticmethod
-    async def _frame(reader: asyncio.StreamReader) -> bytes:
-        (size,) = struct.unpack(">i", await reader.readexactly(4))
-        return await reader.readexactly(size)
-
-    async def _handle(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-        ur, uw = await asyncio.open_connection(*self.upstream)
-        self._writers += [cw, uw]
+    def _pumps(
+        self,
+        cr: asyncio.StreamReader,
+        cw: asyncio.StreamWriter,
+        ur: asyncio.StreamReader,
+        uw: asyncio.StreamWriter,
+    ) -> tuple[Coroutine[Any, Any, None], Coroutine[Any, Any, None]]:
         kinds: dict[int, tuple[int, int]] = {}
         order: list[int] = []
         ready: dict[int, bytes] = {}
@@ -337,9 +320,9 @@ class ReorderingProxy:
                     self.hold_next_produce = False
                     held = frame
                     continue
-                uw.write(struct.pack(">i", len(frame)) + frame)
+                self._send(uw, frame)
                 if held is not None and api_key == API_PRODUCE:
-                    uw.write(struct.pack(">i", len(held)) + held)
+                    self._send(uw, held)
                     held = None
                     self.swapped += 1
                 await uw.drain()
@@ -350,27 +333,13 @@ class ReorderingProxy:
                 (cid,) = struct.unpack(">i", frame[:4])
                 api_key, version = kinds.pop(cid)
                 if api_key == API_METADATA:
-                    _, body = _core.decode_response(API_METADATA, version, frame)
-                    for b in body["brokers"]:
-                        b["host"], b["port"] = "127.0.0.1", self.port
-                    frame = _core.encode_response(API_METADATA, version, cid, body)
+                    frame = self.rewrite_metadata(version, cid, frame)
                 ready[cid] = frame
                 while order and order[0] in ready:
-                    out = ready.pop(order.pop(0))
-                    cw.write(struct.pack(">i", len(out)) + out)
+                    self._send(cw, ready.pop(order.pop(0)))
                 await cw.drain()
 
-        tasks = [
-            asyncio.ensure_future(client_to_broker()),
-            asyncio.ensure_future(broker_to_client()),
-        ]
-        with contextlib.suppress(Exception):
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        cw.close()
-        uw.close()
+        return client_to_broker(), broker_to_client()
 
 
 def test_batch_refused_for_arriving_before_the_one_ahead_is_resent(
