@@ -6,6 +6,7 @@
 //! `Vec<u8>`.
 
 use crate::error::{Error, Result};
+use crate::varint;
 
 /// A cursor over untrusted bytes.
 #[derive(Debug, Clone)]
@@ -126,27 +127,14 @@ impl<'a> Reader<'a> {
     /// `readUnsignedVarint` reads it.
     #[inline]
     pub fn uvarint(&mut self) -> Result<u32> {
-        let mut value: u32 = 0;
-        for i in 0..5 {
-            let b = self.u8()?;
-            let bits = u32::from(b & 0x7f);
-            if i == 4 && bits > 0x0f {
-                return Err(Error::Corrupt(
-                    "unsigned varint does not fit in 32 bits".into(),
-                ));
-            }
-            value |= bits << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(Error::Corrupt("unsigned varint longer than 5 bytes".into()))
+        varint::read_unsigned_varint(self.buf, &mut self.pos)
+            .map_err(|e| Error::Corrupt(format!("unsigned varint: {e}")))
     }
 
     /// A zig-zag varint (32-bit).
     pub fn varint(&mut self) -> Result<i32> {
-        let raw = self.uvarint()?;
-        Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+        varint::read_varint(self.buf, &mut self.pos)
+            .map_err(|e| Error::Corrupt(format!("varint: {e}")))
     }
 
     /// The length prefix of a compact string/bytes/array: `None` for null, else the length.
@@ -224,29 +212,19 @@ pub fn put_f64(out: &mut Vec<u8>, v: f64) {
 
 /// Append an unsigned varint.
 #[inline]
-pub fn put_uvarint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+pub fn put_uvarint(out: &mut Vec<u8>, v: u32) {
+    varint::write_unsigned_varint(out, v);
 }
 
 /// Append a zig-zag varint.
 pub fn put_varint(out: &mut Vec<u8>, v: i32) {
-    put_uvarint(out, ((v << 1) ^ (v >> 31)) as u32);
+    varint::write_varint(out, v);
 }
 
 /// The encoded size of an unsigned varint.
 #[inline]
 pub fn uvarint_len(v: u32) -> usize {
-    match v {
-        0..=0x7f => 1,
-        0x80..=0x3fff => 2,
-        0x4000..=0x1f_ffff => 3,
-        0x20_0000..=0x0fff_ffff => 4,
-        _ => 5,
-    }
+    varint::unsigned_varint_size(v)
 }
 
 /// The largest length a compact prefix can carry (`length + 1` must fit Kafka's int varint).

@@ -4,10 +4,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::batch_header::{BatchHeader, ATTRIBUTES_OFFSET, HEADER_SIZE};
-use super::varint::{read_varint, read_varlong};
 use super::{DecodeOptions, DecodedBatch, HeaderSpan, RecordSpan, Span, TimestampType};
 use crate::compression::{self, Compression};
 use crate::error::{Error, Result};
+use crate::varint::{read_varint, read_varlong};
 
 /// The smallest possible record: length, attributes, timestampDelta, offsetDelta, keyLength,
 /// valueLength and header count, each one byte.

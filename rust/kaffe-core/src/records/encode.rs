@@ -1,10 +1,10 @@
 //! Encoding of v2 record batches, byte-for-byte like the Java client.
 
 use super::batch_header::{v2_attributes, BatchHeader, ATTRIBUTES_OFFSET, CRC_OFFSET, HEADER_SIZE};
-use super::varint::{varint_size, varlong_size, zigzag32, zigzag64};
 use super::{BatchOptions, RecordInput};
 use crate::compression::{self, Compression};
 use crate::error::{Error, Result};
+use crate::varint::{varint_size, varlong_size, zigzag32, zigzag64};
 
 const MAX_LEN: usize = i32::MAX as usize;
 

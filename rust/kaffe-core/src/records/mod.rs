@@ -10,7 +10,8 @@ mod batch_header;
 mod decode_v2;
 mod encode;
 mod legacy;
-pub mod varint;
+/// Re-exported from the crate root, where the protocol codec uses it too.
+pub use crate::varint;
 
 use std::borrow::Cow;
 

@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
-use super::varint::{write_varint, write_varlong};
 use super::*;
 use crate::crc::crc32c;
+use crate::varint::{write_varint, write_varlong};
 
 fn rec<'a>(key: Option<&'a [u8]>, value: Option<&'a [u8]>, ts: i64) -> RecordInput<'a> {
     RecordInput {
