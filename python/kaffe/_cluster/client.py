@@ -158,11 +158,18 @@ class Cluster:
         return await self._get(broker.host, broker.port, broker.node_id, deadline)
 
     async def _get(
-        self, host: str, port: int, node_id: int | None, deadline: Deadline
+        self,
+        host: str,
+        port: int,
+        node_id: int | None,
+        deadline: Deadline,
+        *,
+        wait_backoff: bool = True,
     ) -> BrokerConnection:
         try:
             return await asyncio.wait_for(
-                self.pool.get(host, port, node_id), timeout=max(0.001, deadline.remaining())
+                self.pool.get(host, port, node_id, wait_backoff=wait_backoff),
+                timeout=max(0.001, deadline.remaining()),
             )
         except TimeoutError:
             raise KafkaTimeoutError(
@@ -171,29 +178,65 @@ class Cluster:
             ) from None
 
     async def any_connection(self, *, timeout: float | None = None) -> BrokerConnection:
-        """A connection to some live broker: a known broker, else a bootstrap endpoint."""
+        """A connection to some live broker: a known broker, else a bootstrap endpoint.
+
+        Brokers in their reconnect backoff (a broker that just died) are skipped while another
+        one can be tried; only when every broker tried now has failed does it wait for a skipped
+        one's backoff to end (within the deadline). Each broker is tried at most once per call.
+        """
         self._check_open()
         deadline = self._deadline(timeout)
-        errors: list[str] = []
+        errors: dict[tuple[str, int], str] = {}
         failures: list[KafkaError] = []
-        for host, port, node_id in self._candidates():
-            if deadline.expired:
+        attempted: set[tuple[str, int]] = set()
+        while True:
+            for host, port, node_id in self._candidates():
+                if deadline.expired:
+                    break
+                if (host, port) in attempted:
+                    continue
+                if self.pool.backoff_remaining(host, port) <= 0:
+                    attempted.add((host, port))
+                try:
+                    conn: BrokerConnection = await self._get(
+                        host, port, node_id, deadline, wait_backoff=False
+                    )
+                    return conn
+                except (ConnectionError, KafkaTimeoutError) as exc:
+                    errors[(host, port)] = str(exc)
+                    failures.append(exc)
+            _raise_security_failure(failures)
+            if not await self._wait_for_untried(attempted, deadline):
                 break
-            try:
-                conn: BrokerConnection = await self._get(host, port, node_id, deadline)
-                return conn
-            except (ConnectionError, KafkaTimeoutError) as exc:
-                errors.append(f"{host}:{port}: {exc}")
-                failures.append(exc)
-        _raise_security_failure(failures)
         raise ConnectionError(
-            "no broker reachable: " + ("; ".join(errors) or "deadline passed before any attempt")
+            "no broker reachable: "
+            + ("; ".join(f"{h}:{p}: {e}" for (h, p), e in errors.items()) or "deadline passed")
         )
 
+    async def _wait_for_untried(self, attempted: set[tuple[str, int]], deadline: Deadline) -> bool:
+        """After a pass over the candidates: sleep until the first one skipped for its reconnect
+        backoff may be tried. ``False`` (without sleeping) when every candidate was tried in
+        this call (a wrong address fails fast) or the wait would pass the deadline."""
+        waits = [
+            self.pool.backoff_remaining(h, p)
+            for h, p, _ in self._candidates()
+            if (h, p) not in attempted
+        ]
+        if not waits or deadline.expired:
+            return False
+        wait = min(waits)
+        if wait >= deadline.remaining():
+            return False
+        await asyncio.sleep(max(wait, 0.001))
+        return True
+
     def _candidates(self) -> list[tuple[str, int, int | None]]:
-        """The broker that answered the last metadata request first (brokers learn metadata
-        at slightly different times; asking the same one keeps the view from going backwards),
-        then the other known brokers in random order, then the bootstrap endpoints."""
+        """Brokers to ask for cluster-wide things (metadata, coordinators), best first: those
+        with a live connection, then those that may be tried now, then those in their reconnect
+        backoff (soonest first). Within a rank, the broker that answered the last metadata
+        request comes first (brokers learn metadata at slightly different times; asking the same
+        one keeps the view from going backwards), then the other known brokers in random order,
+        then the bootstrap endpoints."""
         out: list[tuple[str, int, int | None]] = []
         md = self._metadata
         preferred = self._metadata_node
@@ -204,6 +247,15 @@ class Cluster:
             out.extend((b.host, b.port, b.node_id) for b in brokers)
         seen = {(h, p) for h, p, _ in out}
         out.extend((h, p, None) for h, p in self.config.endpoints if (h, p) not in seen)
+
+        def rank(c: tuple[str, int, int | None]) -> tuple[int, float]:
+            conn = self.pool.connection(c[0], c[1])
+            if conn is not None and conn.connected:
+                return (0, 0.0)
+            wait = self.pool.backoff_remaining(c[0], c[1])
+            return (1, 0.0) if wait <= 0 else (2, wait)
+
+        out.sort(key=rank)  # stable: keeps the preference order within a rank
         return out
 
     # ------------------------------------------------------------------ metadata
@@ -286,47 +338,58 @@ class Cluster:
     async def _fetch_metadata(
         self, topics: list[str] | None, deadline: Deadline
     ) -> ClusterMetadata:
-        errors: list[str] = []
+        errors: dict[tuple[str, int], str] = {}
         failures: list[KafkaError] = []
-        for host, port, node_id in self._candidates():
-            if deadline.expired:
+        attempted: set[tuple[str, int]] = set()
+        while True:
+            for host, port, node_id in self._candidates():
+                if deadline.expired:
+                    break
+                if (host, port) in attempted:
+                    continue
+                if self.pool.backoff_remaining(host, port) <= 0:
+                    attempted.add((host, port))
+                try:
+                    conn: BrokerConnection = await self._get(
+                        host, port, node_id, deadline, wait_backoff=False
+                    )
+                    version = conn.api_version(API_METADATA)
+                    body: dict[str, Any] = {
+                        "topics": None if topics is None else [{"name": t} for t in topics],
+                        "allow_auto_topic_creation": self.config.allow_topic_auto_creation,
+                    }
+                    if version == 0 and topics is not None and not topics:
+                        body["topics"] = [{"name": ""}]  # v0 has no "no topics"; ask for a dummy
+                    resp = await conn.request(
+                        API_METADATA, body, timeout=max(0.001, deadline.remaining())
+                    )
+                except (ConnectionError, KafkaTimeoutError) as exc:
+                    errors[(host, port)] = str(exc)
+                    failures.append(exc)
+                    log.debug("metadata request to %s:%s failed: %s", host, port, exc)
+                    continue
+                code = int(resp.get("error_code", 0))
+                if code:
+                    errors[(host, port)] = error_name(code)
+                    continue
+                md = ClusterMetadata.from_response(resp)
+                self._metadata_node = (host, port)
+                if topics is not None and version == 0:
+                    md = md.without_topics({""})
+                return md
+            _raise_security_failure(failures)
+            if not await self._wait_for_untried(attempted, deadline):
                 break
-            try:
-                conn: BrokerConnection = await self._get(host, port, node_id, deadline)
-                version = conn.api_version(API_METADATA)
-                body: dict[str, Any] = {
-                    "topics": None if topics is None else [{"name": t} for t in topics],
-                    "allow_auto_topic_creation": self.config.allow_topic_auto_creation,
-                }
-                if version == 0 and topics is not None and not topics:
-                    body["topics"] = [{"name": ""}]  # v0 has no "no topics"; ask for a dummy
-                resp = await conn.request(
-                    API_METADATA, body, timeout=max(0.001, deadline.remaining())
-                )
-            except (ConnectionError, KafkaTimeoutError) as exc:
-                errors.append(f"{host}:{port}: {exc}")
-                failures.append(exc)
-                log.debug("metadata request to %s:%s failed: %s", host, port, exc)
-                continue
-            code = int(resp.get("error_code", 0))
-            if code:
-                errors.append(f"{host}:{port}: {error_name(code)}")
-                continue
-            md = ClusterMetadata.from_response(resp)
-            self._metadata_node = (host, port)
-            if topics is not None and version == 0:
-                md = md.without_topics({""})
-            return md
-        _raise_security_failure(failures)
+        detail = "; ".join(f"{h}:{p}: {e}" for (h, p), e in errors.items())
         if deadline.expired:
             raise deadline.timeout_error(
-                "fetching cluster metadata", ConnectionError("; ".join(errors)) if errors else None
+                "fetching cluster metadata", ConnectionError(detail) if errors else None
             )
         raise ConnectionError(
             "could not fetch metadata from any broker ("
             + ", ".join(f"{h}:{p}" for h, p in self.config.endpoints)
             + "): "
-            + "; ".join(errors)
+            + detail
         )
 
     async def topic(
@@ -453,11 +516,17 @@ class Cluster:
         """A connection to the coordinator of a group (or transactional id), looked up with
         FindCoordinator, cached, and looked up again (with backoff until the deadline) while the
         broker answers ``COORDINATOR_NOT_AVAILABLE`` / ``NOT_COORDINATOR`` /
-        ``COORDINATOR_LOAD_IN_PROGRESS``."""
+        ``COORDINATOR_LOAD_IN_PROGRESS``. A coordinator that cannot be reached raises
+        :class:`kaffe.ConnectionError` at once: callers forget it (:meth:`invalidate_coordinator`)
+        and retry."""
         deadline = self._deadline(timeout)
         coords = await self.find_coordinators([key], key_type, deadline=deadline)
         c = coords[key]
-        conn: BrokerConnection = await self._get(c.host, c.port, c.node_id, deadline)
+        # A coordinator whose reconnect backoff is running most likely died: fail at once so the
+        # caller looks the coordinator up again (it moves within seconds) instead of waiting.
+        conn: BrokerConnection = await self._get(
+            c.host, c.port, c.node_id, deadline, wait_backoff=False
+        )
         return conn
 
     async def coordinator_node(

@@ -59,65 +59,96 @@ class ConnectionPool:
         live = [f"{h}:{p}" for (h, p), c in self._conns.items() if c.connected]
         return f"ConnectionPool(connected={live})"
 
-    async def get(self, host: str, port: int, node_id: int | None = None) -> BrokerConnection:
+    def backoff_remaining(self, host: str, port: int) -> float:
+        """Seconds until the next connection attempt to ``host:port`` is allowed: 0 when a live
+        connection exists or no attempt has failed."""
+        key = (host, port)
+        conn = self._conns.get(key)
+        if conn is not None and conn.connected:
+            return 0.0
+        state = self._backoff.get(key)
+        if state is None:
+            return 0.0
+        return max(0.0, state.next_attempt - asyncio.get_running_loop().time())
+
+    async def get(
+        self, host: str, port: int, node_id: int | None = None, *, wait_backoff: bool = True
+    ) -> BrokerConnection:
         """A connected connection to ``host:port``; reconnects (after backoff) if needed.
+
+        While the address is in its reconnect backoff, waits for it to end (``wait_backoff``,
+        the default; the wait holds no lock, so callers do not queue behind each other's waits)
+        or raises a retriable :class:`kaffe.ConnectionError` at once (``wait_backoff=False``,
+        for callers that can ask another broker instead).
 
         Raises whatever :meth:`BrokerConnection.connect` raises; during the backoff after an
         authentication or TLS failure, that failure again without a new attempt.
         """
-        if self._closed:
-            raise ConnectionError("the connection pool is closed")
         key = (host, port)
         lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
+        while True:
             if self._closed:
                 raise ConnectionError("the connection pool is closed")
-            conn = self._conns.get(key)
-            if conn is not None:
-                if conn.connected:
-                    if conn.node_id is None and node_id is not None:
-                        conn.node_id = node_id
-                    return conn
-                del self._conns[key]
-                await conn.close()
-                log.debug("broker %s:%d: connection was closed; reconnecting", host, port)
-            state = self._backoff.get(key)
-            if state is not None:
-                wait = state.next_attempt - asyncio.get_running_loop().time()
-                if wait > 0:
-                    last = state.last_error
-                    if last is not None and not last.retriable:
-                        raise last.with_traceback(None)
-                    await asyncio.sleep(wait)
-            conn = BrokerConnection(host, port, self.options, node_id=node_id)
-            try:
-                await conn.connect()
-            except KafkaError as exc:
-                state = self._backoff.setdefault(key, _Backoff())
-                state.failures += 1
-                delay = backoff_delay(
-                    state.failures,
-                    self.options.reconnect_backoff,
-                    self.options.reconnect_backoff_max,
-                    retriable=exc.retriable,
-                )
-                state.next_attempt = asyncio.get_running_loop().time() + delay
-                state.last_error = exc
-                log.info(
-                    "broker %s:%d: attempt %d failed (%s); next attempt in %.2f s",
-                    host,
-                    port,
-                    state.failures,
-                    type(exc).__name__,
-                    delay,
-                )
-                raise
-            self._backoff.pop(key, None)
-            if self._closed:
-                await conn.close()
-                raise ConnectionError("the connection pool is closed")
-            self._conns[key] = conn
-            return conn
+            async with lock:
+                if self._closed:
+                    raise ConnectionError("the connection pool is closed")
+                conn = self._conns.get(key)
+                if conn is not None:
+                    if conn.connected:
+                        if conn.node_id is None and node_id is not None:
+                            conn.node_id = node_id
+                        return conn
+                    del self._conns[key]
+                    await conn.close()
+                    log.debug("broker %s:%d: connection was closed; reconnecting", host, port)
+                state = self._backoff.get(key)
+                wait = 0.0
+                if state is not None:
+                    wait = state.next_attempt - asyncio.get_running_loop().time()
+                if wait <= 0:
+                    return await self._connect(key, node_id)
+                last = state.last_error if state is not None else None
+                if last is not None and not last.retriable:
+                    raise last.with_traceback(None)
+                if not wait_backoff:
+                    raise ConnectionError(
+                        f"broker {host}:{port} is in its reconnect backoff ({wait:.2f} s left)"
+                        + (f" after: {last}" if last is not None else "")
+                    )
+            await asyncio.sleep(wait)
+
+    async def _connect(self, key: tuple[str, int], node_id: int | None) -> BrokerConnection:
+        """One connection attempt (the caller holds the address's lock)."""
+        host, port = key
+        conn = BrokerConnection(host, port, self.options, node_id=node_id)
+        try:
+            await conn.connect()
+        except KafkaError as exc:
+            state = self._backoff.setdefault(key, _Backoff())
+            state.failures += 1
+            delay = backoff_delay(
+                state.failures,
+                self.options.reconnect_backoff,
+                self.options.reconnect_backoff_max,
+                retriable=exc.retriable,
+            )
+            state.next_attempt = asyncio.get_running_loop().time() + delay
+            state.last_error = exc
+            log.info(
+                "broker %s:%d: attempt %d failed (%s); next attempt in %.2f s",
+                host,
+                port,
+                state.failures,
+                type(exc).__name__,
+                delay,
+            )
+            raise
+        self._backoff.pop(key, None)
+        if self._closed:
+            await conn.close()
+            raise ConnectionError("the connection pool is closed")
+        self._conns[key] = conn
+        return conn
 
     def connection(self, host: str, port: int) -> BrokerConnection | None:
         """The current connection to ``host:port`` (connected or not), if any."""

@@ -119,6 +119,10 @@ async def init_producer_id(
                 API_INIT_PRODUCER_ID, body, timeout=max(0.001, deadline.remaining())
             )
         except (ConnectionError, KafkaTimeoutError) as exc:
+            if not exc.retriable:  # TLS / authentication failures: retrying will not help
+                raise
+            if transactional_id is not None:
+                cluster.invalidate_coordinator(transactional_id, CoordinatorType.TRANSACTION)
             last = exc
         else:
             code = int(resp.get("error_code", 0))
