@@ -18,9 +18,9 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kaffe._cluster.errors import (
     COORDINATOR_ERRORS,
@@ -47,6 +47,7 @@ from kaffe.errors import (
 __all__ = ["API_FIND_COORDINATOR", "API_METADATA", "Cluster", "CoordinatorType"]
 
 log = logging.getLogger("kaffe.cluster")
+_T = TypeVar("_T")
 
 API_METADATA = 3
 API_FIND_COORDINATOR = 10
@@ -178,15 +179,39 @@ class Cluster:
             ) from None
 
     async def any_connection(self, *, timeout: float | None = None) -> BrokerConnection:
-        """A connection to some live broker: a known broker, else a bootstrap endpoint.
-
-        Brokers in their reconnect backoff (a broker that just died) are skipped while another
-        one can be tried; only when every broker tried now has failed does it wait for a skipped
-        one's backoff to end (within the deadline). Each broker is tried at most once per call.
-        """
+        """A connection to some live broker: a known broker, else a bootstrap endpoint (see
+        :meth:`_first_answer` for the order and the waiting)."""
         self._check_open()
         deadline = self._deadline(timeout)
         errors: dict[tuple[str, int], str] = {}
+
+        async def connected(host: str, port: int, conn: BrokerConnection) -> BrokerConnection:
+            return conn
+
+        found = await self._first_answer(deadline, connected, errors)
+        if found is not None:
+            return found
+        raise ConnectionError(
+            "no broker reachable: "
+            + ("; ".join(f"{h}:{p}: {e}" for (h, p), e in errors.items()) or "deadline passed")
+        )
+
+    async def _first_answer(
+        self,
+        deadline: Deadline,
+        ask: Callable[[str, int, BrokerConnection], Awaitable[_T | None]],
+        errors: dict[tuple[str, int], str],
+    ) -> _T | None:
+        """Connect to the candidates (:meth:`_candidates`) in turn and return the first
+        non-``None`` answer of ``ask``; ``None`` when no broker gave one by the deadline.
+
+        Brokers in their reconnect backoff (a broker that just died) are skipped while another
+        one can be tried; only when every broker tried has failed does it wait for a skipped
+        one's backoff to end (within the deadline). Each broker is tried at most once per call.
+        Connection failures and timeouts (of the connect or of ``ask``) are recorded in
+        ``errors`` by address; ``ask`` records its own reasons for returning ``None``. When every
+        broker failed and one failure was about TLS or authentication, that one is raised.
+        """
         failures: list[KafkaError] = []
         attempted: set[tuple[str, int]] = set()
         while True:
@@ -201,17 +226,17 @@ class Cluster:
                     conn: BrokerConnection = await self._get(
                         host, port, node_id, deadline, wait_backoff=False
                     )
-                    return conn
+                    answer = await ask(host, port, conn)
                 except (ConnectionError, KafkaTimeoutError) as exc:
                     errors[(host, port)] = str(exc)
                     failures.append(exc)
+                    log.debug("broker %s:%s failed: %s", host, port, exc)
+                    continue
+                if answer is not None:
+                    return answer
             _raise_security_failure(failures)
             if not await self._wait_for_untried(attempted, deadline):
-                break
-        raise ConnectionError(
-            "no broker reachable: "
-            + ("; ".join(f"{h}:{p}: {e}" for (h, p), e in errors.items()) or "deadline passed")
-        )
+                return None
 
     async def _wait_for_untried(self, attempted: set[tuple[str, int]], deadline: Deadline) -> bool:
         """After a pass over the candidates: sleep until the first one skipped for its reconnect
@@ -339,47 +364,29 @@ class Cluster:
         self, topics: list[str] | None, deadline: Deadline
     ) -> ClusterMetadata:
         errors: dict[tuple[str, int], str] = {}
-        failures: list[KafkaError] = []
-        attempted: set[tuple[str, int]] = set()
-        while True:
-            for host, port, node_id in self._candidates():
-                if deadline.expired:
-                    break
-                if (host, port) in attempted:
-                    continue
-                if self.pool.backoff_remaining(host, port) <= 0:
-                    attempted.add((host, port))
-                try:
-                    conn: BrokerConnection = await self._get(
-                        host, port, node_id, deadline, wait_backoff=False
-                    )
-                    version = conn.api_version(API_METADATA)
-                    body: dict[str, Any] = {
-                        "topics": None if topics is None else [{"name": t} for t in topics],
-                        "allow_auto_topic_creation": self.config.allow_topic_auto_creation,
-                    }
-                    if version == 0 and topics is not None and not topics:
-                        body["topics"] = [{"name": ""}]  # v0 has no "no topics"; ask for a dummy
-                    resp = await conn.request(
-                        API_METADATA, body, timeout=max(0.001, deadline.remaining())
-                    )
-                except (ConnectionError, KafkaTimeoutError) as exc:
-                    errors[(host, port)] = str(exc)
-                    failures.append(exc)
-                    log.debug("metadata request to %s:%s failed: %s", host, port, exc)
-                    continue
-                code = int(resp.get("error_code", 0))
-                if code:
-                    errors[(host, port)] = error_name(code)
-                    continue
-                md = ClusterMetadata.from_response(resp)
-                self._metadata_node = (host, port)
-                if topics is not None and version == 0:
-                    md = md.without_topics({""})
-                return md
-            _raise_security_failure(failures)
-            if not await self._wait_for_untried(attempted, deadline):
-                break
+
+        async def ask(host: str, port: int, conn: BrokerConnection) -> ClusterMetadata | None:
+            version = conn.api_version(API_METADATA)
+            body: dict[str, Any] = {
+                "topics": None if topics is None else [{"name": t} for t in topics],
+                "allow_auto_topic_creation": self.config.allow_topic_auto_creation,
+            }
+            if version == 0 and topics is not None and not topics:
+                body["topics"] = [{"name": ""}]  # v0 has no "no topics"; ask for a dummy
+            resp = await conn.request(API_METADATA, body, timeout=max(0.001, deadline.remaining()))
+            code = int(resp.get("error_code", 0))
+            if code:
+                errors[(host, port)] = error_name(code)
+                return None
+            md = ClusterMetadata.from_response(resp)
+            self._metadata_node = (host, port)
+            if topics is not None and version == 0:
+                md = md.without_topics({""})
+            return md
+
+        found = await self._first_answer(deadline, ask, errors)
+        if found is not None:
+            return found
         detail = "; ".join(f"{h}:{p}: {e}" for (h, p), e in errors.items())
         if deadline.expired:
             raise deadline.timeout_error(
