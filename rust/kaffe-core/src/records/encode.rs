@@ -132,11 +132,15 @@ impl Cursor<'_> {
 /// Write the records section (every record with its length prefix) into `buf`, which must be
 /// exactly the size computed by the sizing pass. Lengths were validated by the caller, so the
 /// `as i32` casts are lossless.
-fn write_records(buf: &mut [u8], records: &[RecordInput<'_>], base_timestamp: i64) -> Result<()> {
+fn write_records(
+    buf: &mut [u8],
+    records: &[RecordInput<'_>],
+    sizes: &[usize],
+    base_timestamp: i64,
+) -> Result<()> {
     let mut c = Cursor { buf, pos: 0 };
-    for (index, r) in records.iter().enumerate() {
-        let size = body_size(r, index, base_timestamp);
-        c.varint(size as i32);
+    for (index, (r, size)) in records.iter().zip(sizes).enumerate() {
+        c.varint(*size as i32);
         c.byte(0); // record attributes
         c.varlong(r.timestamp.wrapping_sub(base_timestamp));
         c.varint(index as i32);
@@ -168,9 +172,10 @@ pub fn encode_batch(
         .map_err(|_| invalid(format!("{} records do not fit one batch", records.len())))?;
     let base_timestamp = first.timestamp;
 
-    // Sizing pass: validates every length and finds the max timestamp.
+    // Sizing pass: validates every length, sizes every record and finds the max timestamp.
     let mut section_len = 0usize;
     let mut max_timestamp = i64::MIN;
+    let mut sizes = Vec::with_capacity(records.len());
     for (index, r) in records.iter().enumerate() {
         validate(r)?;
         let body = body_size(r, index, base_timestamp);
@@ -179,6 +184,7 @@ pub fn encode_batch(
                 "record {index} of {body} bytes is longer than 2^31-1"
             )));
         }
+        sizes.push(body);
         section_len = section_len
             .checked_add(varint_size(body as i32) + body)
             .ok_or_else(|| invalid("batch size overflows".to_string()))?;
@@ -227,12 +233,13 @@ pub fn encode_batch(
         write_records(
             out.get_mut(records_start..).unwrap_or_default(),
             records,
+            &sizes,
             base_timestamp,
         )
         .inspect_err(|_| out.truncate(start))?;
     } else {
         let mut scratch = vec![0u8; section_len];
-        write_records(&mut scratch, records, base_timestamp)?;
+        write_records(&mut scratch, records, &sizes, base_timestamp)?;
         let compressed = compression::compress(opts.compression, &scratch, opts.compression_level)?;
         drop(scratch);
         header.batch_length = batch_length(compressed.len())?;
