@@ -19,6 +19,7 @@ import pytest
 
 from kaffe import errors
 from kaffe._cluster import Cluster
+from kaffe._cluster.metadata import BrokerInfo
 from kaffe._net import ConnectionPool
 from kaffe.config import ClientConfig
 from kafka_harness.broker import BrokerHandle
@@ -112,6 +113,31 @@ def test_pool_get_without_waiting_reports_the_backoff() -> None:
             # a waiting get really waits: it is still pending when a short deadline passes
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(cluster.pool.get("127.0.0.1", dead), 0.5)
+        finally:
+            await cluster.close()
+
+    run(main())
+
+
+def test_a_controller_in_backoff_is_replaced_by_any_live_broker(
+    kafka_broker: BrokerHandle,
+) -> None:
+    dead = closed_port()
+
+    async def main() -> None:
+        cluster = make_cluster(kafka_broker.bootstrap)
+        try:
+            md = await cluster.refresh_metadata(timeout=DEADLINE_S, force=True)
+            # The snapshot now names a broker that has just died as the controller (as it does
+            # between a kill and the next refresh).
+            ghost = BrokerInfo(max(md.brokers) + 1, "127.0.0.1", dead)
+            cluster._metadata = dataclasses.replace(
+                md, brokers={**md.brokers, ghost.node_id: ghost}, controller_id=ghost.node_id
+            )
+            await fail_once(cluster, dead)
+            conn = await cluster.controller_connection(timeout=DEADLINE_S)
+            assert (conn.host, conn.port) != ("127.0.0.1", dead)
+            assert conn.node_id in md.brokers
         finally:
             await cluster.close()
 

@@ -498,11 +498,12 @@ class Cluster:
 
     async def controller_connection(self, *, timeout: float | None = None) -> BrokerConnection:
         """A connection to the broker the metadata names as controller (KRaft: a random broker
-        that forwards), else any broker."""
+        that forwards), else (unknown, or in its reconnect backoff) any broker; a broker that
+        is not the controller answers ``NOT_CONTROLLER`` and the caller retries."""
         deadline = self._deadline(timeout)
         md = self._metadata or await self.refresh_metadata(deadline=deadline)
         broker = md.broker(md.controller_id)
-        if broker is None:
+        if broker is None or self.pool.backoff_remaining(broker.host, broker.port) > 0:
             return await self.any_connection(timeout=deadline.remaining())
         conn: BrokerConnection = await self._get(broker.host, broker.port, broker.node_id, deadline)
         return conn
