@@ -4,7 +4,7 @@ Checked against the built module with ``python -m mypy.stubtest kaffe._core``.
 """
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeAlias, final
+from typing import Any, Literal, TypeAlias, TypeVar, final
 
 __all__ = [
     "RecordBatch",
@@ -27,6 +27,7 @@ __all__ = [
     "partitions_md5",
     "partitions_murmur2",
     "snappy_compress_raw",
+    "wrap_records",
 ]
 
 _CodecName: TypeAlias = Literal["none", "gzip", "snappy", "lz4", "zstd"]
@@ -207,3 +208,20 @@ def decode_data(name: str, version: int, data: bytes) -> dict[str, Any]:
 
 def api_versions_table() -> dict[int, tuple[str, int, int]]:
     """The APIs the codec handles: ``{api_key: (name, min_version, max_version)}``."""
+
+_T = TypeVar("_T", bound=tuple[Any, ...])
+
+def wrap_records(
+    cls: type[_T],
+    topic: str,
+    partition: int,
+    records: list[_Record],
+    ts_type: str | None,
+) -> list[_T]:
+    """``[cls((topic, partition, record, ts_type)) for record in records]`` in one call, the
+    results untracked by the cycle collector (they can hold no cycle).
+
+    ``cls`` must be a tuple subclass with ``__slots__ = ()`` (``kaffe.Message``) and ``records``
+    exact tuples as :func:`decode_record_batches` returns them; anything else is a
+    ``TypeError``.
+    """

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
+import sys
 
 import pytest
 
@@ -90,6 +92,40 @@ def test_wrap_records_builds_the_same_messages() -> None:
     ]
     assert all(type(m) is kaffe.Message for m in msgs)
     assert msgs[1].headers == [("h", b"v")]
+    # any iterable of records works, not only the decoder's list
+    assert wrap_records("t", 2, iter(batches[0].records), None)[0].ts_type is None
+
+
+def test_wrapped_messages_cost_the_cycle_collector_nothing() -> None:
+    data = _core.encode_record_batch([(b"k%d" % i, b"v", [], i) for i in range(50)])
+    batches, _ = _core.decode_record_batches(data)
+    msgs = wrap_records("t", 0, batches[0].records, "create")
+    assert not any(gc.is_tracked(m) for m in msgs)
+    assert gc.is_tracked(kaffe.Message("t", 0, 1))  # built in Python: tracked as usual
+    # they stay alive and whole without the records list, and are freed with no leak
+    del batches
+    gc.collect()
+    assert [m.offset for m in msgs] == list(range(50))
+    topic = "topic-" + "x" * 3  # a fresh string whose references can be counted
+    before = sys.getrefcount(topic)
+    data_msgs = _core.decode_record_batches(data)[0][0].records
+    for _ in range(100):
+        wrap_records(topic, 0, data_msgs, "create")
+    assert sys.getrefcount(topic) == before
+
+
+def test_wrap_records_refuses_what_it_cannot_wrap() -> None:
+    class WithDict(tuple):  # type: ignore[type-arg]
+        pass
+
+    with pytest.raises(TypeError, match="tuple subclass"):
+        _core.wrap_records(WithDict, "t", 0, [], None)
+    with pytest.raises(TypeError, match="tuple subclass"):
+        _core.wrap_records(dict, "t", 0, [], None)  # type: ignore[type-var]
+    with pytest.raises(TypeError, match=r"records\[1\]: expected a decoded record tuple"):
+        _core.wrap_records(kaffe.Message, "t", 0, [(1, 2, None, None, ()), [1]], None)  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        _core.wrap_records(kaffe.Message, 7, 0, [], None)  # type: ignore[arg-type]
 
 
 def test_mapping_protocol() -> None:

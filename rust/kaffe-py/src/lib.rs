@@ -7,6 +7,7 @@ mod compression;
 mod crc;
 mod errors;
 mod gil;
+mod messages;
 mod partition;
 mod protocol;
 mod records;
@@ -29,6 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(records::encode_record_batch, m)?)?;
     m.add_function(wrap_pyfunction!(records::decode_record_batches, m)?)?;
     m.add_class::<records::RecordBatch>()?;
+    m.add_function(wrap_pyfunction!(messages::wrap_records, m)?)?;
     m.add_function(wrap_pyfunction!(protocol::encode_request, m)?)?;
     m.add_function(wrap_pyfunction!(protocol::decode_response, m)?)?;
     m.add_function(wrap_pyfunction!(protocol::encode_response, m)?)?;
