@@ -22,6 +22,7 @@ __all__ = [
     "encode_request",
     "encode_response",
     "murmur2",
+    "normalize_pairs",
     "partition_md5",
     "partition_murmur2",
     "partitions_md5",
@@ -224,4 +225,14 @@ def wrap_records(
     ``cls`` must be a tuple subclass with ``__slots__ = ()`` (``kaffe.Message``) and ``records``
     exact tuples as :func:`decode_record_batches` returns them; anything else is a
     ``TypeError``.
+    """
+
+def normalize_pairs(
+    messages: object, ts: int, overhead: int
+) -> tuple[list[tuple[bytes | None, bytes | None, tuple[()], int]], list[int]] | None:
+    """The producer's common case in one call: for a list of ``(key, value)`` tuples of
+    ``bytes``/``str``/``None``, the records ``(key, value, (), ts)`` (str encoded as UTF-8) and
+    their estimated sizes ``overhead + len(key) + len(value)``, the records untracked by the
+    cycle collector. ``None`` when ``messages`` is not such a list (the caller takes the general
+    path).
     """

@@ -3,6 +3,7 @@ and configuration (no broker)."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from typing import Any
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
 import kaffe
+from kaffe import _core
 from kaffe._producer.accumulator import split
 from kaffe._producer.messages import RECORD_OVERHEAD, normalize
 from kaffe._producer.partitioner import assign_partitions
@@ -46,6 +48,44 @@ def test_message_forms_normalised() -> None:
     ]
     assert sizes[0] == RECORD_OVERHEAD + 2
     assert all(s >= RECORD_OVERHEAD for s in sizes)
+
+
+_pair_part = st.one_of(st.none(), st.binary(max_size=40), st.text(max_size=20))
+
+
+@given(pairs=st.lists(st.tuples(_pair_part, _pair_part), max_size=30), ts=st.integers(0, 2**62))
+def test_native_pair_path_equals_the_python_path(
+    pairs: list[tuple[bytes | str | None, bytes | str | None]], ts: int
+) -> None:
+    native = _core.normalize_pairs(pairs, ts, RECORD_OVERHEAD)
+    assert native is not None
+    # a tuple of messages is not a list: normalize takes its general Python path
+    assert native == normalize(tuple(pairs), ts=ts)
+    assert normalize(pairs, ts=ts) == native
+    assert not any(gc.is_tracked(r) for r in native[0])
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [(b"k", b"v"), (b"k", b"v", [])],  # a 3-tuple
+        [[b"k", b"v"]],  # a list, not a tuple
+        [{"value": b"v"}],
+        [(bytearray(b"k"), b"v")],  # only exact bytes/str/None natively
+        [(b"k", 1)],  # the Python path raises the TypeError
+        [("\ud800", b"v")],  # a lone surrogate: the Python path raises UnicodeEncodeError
+    ],
+)
+def test_native_pair_path_declines_other_forms(messages: list[Any]) -> None:
+    assert _core.normalize_pairs(messages, 1, RECORD_OVERHEAD) is None
+    assert _core.normalize_pairs(tuple(messages), 1, RECORD_OVERHEAD) is None
+
+
+def test_declined_forms_still_fail_with_the_precise_error() -> None:
+    with pytest.raises(TypeError, match="message 1: value must be bytes, str or None, not int"):
+        normalize([(b"k", b"v"), (b"k", 1)], ts=1)
+    with pytest.raises(UnicodeEncodeError):
+        normalize([("\ud800", b"v")], ts=1)
 
 
 def test_missing_ts_is_now_in_ms() -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
+
+from kaffe import _core
 
 __all__ = ["RECORD_OVERHEAD", "Record", "normalize", "now_ms", "payload", "record_size"]
 
@@ -92,6 +94,11 @@ def normalize(
     """
     if ts is None:
         ts = now_ms()
+    # The common form, a list of (key, value) pairs of bytes/str/None, in one native call
+    # (None for anything else: then the loop below handles it and raises the precise error).
+    fast = _core.normalize_pairs(messages, ts, RECORD_OVERHEAD)
+    if fast is not None:
+        return cast("tuple[list[Record], list[int]]", fast)
     records: list[Record] = []
     sizes: list[int] = []
     append = records.append

@@ -31,6 +31,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(records::decode_record_batches, m)?)?;
     m.add_class::<records::RecordBatch>()?;
     m.add_function(wrap_pyfunction!(messages::wrap_records, m)?)?;
+    m.add_function(wrap_pyfunction!(messages::normalize_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(protocol::encode_request, m)?)?;
     m.add_function(wrap_pyfunction!(protocol::decode_response, m)?)?;
     m.add_function(wrap_pyfunction!(protocol::encode_response, m)?)?;

@@ -1,4 +1,6 @@
-//! `wrap_records`: turn decoded record tuples into `kaffe.Message` objects in one call.
+//! Bulk conversions between Python message objects and record tuples, one call per batch:
+//! `wrap_records` (consumer: decoded records -> `kaffe.Message`) and `normalize_pairs`
+//! (producer: `(key, value)` pairs -> the record tuples `encode_record_batch` takes).
 //!
 //! A `Message` is a tuple subclass `(topic, partition, record, ts_type)`. Built in Python, each
 //! one is tracked by the cycle collector, which then walks every message a consumer holds again
@@ -10,7 +12,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
 
 /// Check that `cls` is a tuple subclass with exactly a tuple's layout (no `__dict__`, no
 /// `__weakref__`, no extra slots), so filling its items and untracking it are sound.
@@ -103,4 +105,73 @@ pub fn wrap_records<'py>(
         )?);
     }
     PyList::new(py, out)
+}
+
+/// A key or value as `bytes`/`None` and its length; `None` (the caller falls back to the
+/// Python path, which raises the right error) for anything but exact `bytes`, `str` or `None`.
+fn pair_payload<'py>(obj: Borrowed<'_, 'py, PyAny>) -> Option<(Bound<'py, PyAny>, usize)> {
+    if obj.is_none() {
+        return Some((obj.to_owned(), 0));
+    }
+    if obj.is_exact_instance_of::<PyBytes>() {
+        // SAFETY: exactly bytes, just checked.
+        let len = unsafe { obj.cast_unchecked::<PyBytes>() }.as_bytes().len();
+        return Some((obj.to_owned(), len));
+    }
+    if obj.is_exact_instance_of::<PyString>() {
+        // SAFETY: exactly str, just checked. A str that is not valid UTF-8 (lone surrogates)
+        // goes to the Python path, which raises UnicodeEncodeError.
+        let text = unsafe { obj.cast_unchecked::<PyString>() };
+        let text = text.to_str().ok()?;
+        return Some((
+            PyBytes::new(obj.py(), text.as_bytes()).into_any(),
+            text.len(),
+        ));
+    }
+    None
+}
+
+/// `(records, sizes)` for a list of `(key, value)` tuples, as `kaffe._producer.messages.normalize`
+/// makes them (`(key, value, (), ts)` records, `overhead + len(key) + len(value)` sizes), the
+/// records untracked by the cycle collector (they hold only atoms). `None` when any message is
+/// not such a pair of `bytes`/`str`/`None` (the caller then takes the general Python path).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn normalize_pairs<'py>(
+    messages: &Bound<'py, PyAny>,
+    ts: i64,
+    overhead: usize,
+) -> PyResult<Option<(Bound<'py, PyList>, Bound<'py, PyList>)>> {
+    let py = messages.py();
+    let Ok(list) = messages.cast::<PyList>() else {
+        return Ok(None);
+    };
+    let ts = ts.into_pyobject(py)?.into_any();
+    let no_headers = PyTuple::empty(py).into_any();
+    let mut records = Vec::with_capacity(list.len());
+    let mut sizes = Vec::with_capacity(list.len());
+    for msg in list.iter() {
+        if !msg.is_exact_instance_of::<PyTuple>() {
+            return Ok(None);
+        }
+        // SAFETY: exactly a tuple, just checked.
+        let pair = unsafe { msg.cast_unchecked::<PyTuple>() };
+        if pair.len() != 2 {
+            return Ok(None);
+        }
+        let Some((key, key_len)) = pair_payload(pair.get_borrowed_item(0)?) else {
+            return Ok(None);
+        };
+        let Some((value, value_len)) = pair_payload(pair.get_borrowed_item(1)?) else {
+            return Ok(None);
+        };
+        let record = PyTuple::new(py, [key, value, no_headers.clone(), ts.clone()])?;
+        // SAFETY: `record` is a live tuple of atoms (bytes/None, the empty tuple, an int), which
+        // can be in no reference cycle; CPython untracks such tuples itself at its next
+        // collection.
+        unsafe { ffi::PyObject_GC_UnTrack(record.as_ptr().cast()) };
+        records.push(record);
+        sizes.push(overhead.saturating_add(key_len).saturating_add(value_len));
+    }
+    Ok(Some((PyList::new(py, records)?, PyList::new(py, sizes)?)))
 }
