@@ -80,23 +80,17 @@ def kaffe_decode_read(data: bytes) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# aiokafka (C extension)
+# the peers: aiokafka and kafka-python share one builder/reader shape
 
 
-def make_aiokafka() -> Peer:
-    from aiokafka.record import _crecords
-    from aiokafka.record import default_records as aio_default
-    from aiokafka.record import memory_records as aio_memory
-
-    builder_cls = aio_default.DefaultRecordBatchBuilder
-    memory_records = aio_memory.MemoryRecords
-    if builder_cls is not _crecords.DefaultRecordBatchBuilder or (
-        memory_records is not _crecords.MemoryRecords
-    ):
-        sys.exit("aiokafka is not using its C extension (is AIOKAFKA_NO_EXTENSIONS set?)")
+def _builder_peer(
+    name: str, new_builder: Callable[[str], Any], memory_records: Callable[[bytes], Any]
+) -> Peer:
+    """A peer whose batches are built by ``append`` calls on ``new_builder(codec)`` and read by
+    iterating ``memory_records(data).next_batch()`` (kafka-python's API, which aiokafka kept)."""
 
     def encode(records: Sequence[Record], base_offset: int, codec: str) -> Any:
-        builder = builder_cls(2, CODEC_IDS[codec], 0, -1, -1, -1, 1 << 30)
+        builder = new_builder(codec)
         append = builder.append
         for i, (key, value, headers, ts) in enumerate(records):
             append(i, ts, key, value, headers)
@@ -120,7 +114,30 @@ def make_aiokafka() -> Peer:
                 n += 1
         return n
 
-    return Peer("aiokafka (C)", encode, decode, decode_read)
+    return Peer(name, encode, decode, decode_read)
+
+
+# ---------------------------------------------------------------------------------------------
+# aiokafka (C extension)
+
+
+def make_aiokafka() -> Peer:
+    from aiokafka.record import _crecords
+    from aiokafka.record import default_records as aio_default
+    from aiokafka.record import memory_records as aio_memory
+
+    builder_cls = aio_default.DefaultRecordBatchBuilder
+    memory_records = aio_memory.MemoryRecords
+    if builder_cls is not _crecords.DefaultRecordBatchBuilder or (
+        memory_records is not _crecords.MemoryRecords
+    ):
+        sys.exit("aiokafka is not using its C extension (is AIOKAFKA_NO_EXTENSIONS set?)")
+
+    return _builder_peer(
+        "aiokafka (C)",
+        lambda codec: builder_cls(2, CODEC_IDS[codec], 0, -1, -1, -1, 1 << 30),
+        memory_records,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,32 +148,11 @@ def make_kafka_python() -> Peer:
     from kafka.record.default_records import DefaultRecordBatchBuilder
     from kafka.record.memory_records import MemoryRecords
 
-    def encode(records: Sequence[Record], base_offset: int, codec: str) -> Any:
-        builder = DefaultRecordBatchBuilder(2, CODEC_IDS[codec], False, -1, -1, -1, 1 << 30)
-        append = builder.append
-        for i, (key, value, headers, ts) in enumerate(records):
-            append(i, ts, key, value, headers)
-        return builder.build()
-
-    def decode_kept(data: bytes) -> list[list[Any]]:
-        records = MemoryRecords(data)
-        kept = []
-        while (batch := records.next_batch()) is not None:
-            kept.append(list(batch))
-        return kept
-
-    def decode(data: bytes) -> int:
-        return sum(len(batch) for batch in decode_kept(data))
-
-    def decode_read(data: bytes) -> int:
-        n = 0
-        for batch in decode_kept(data):
-            for r in batch:
-                _row = (r.offset, r.timestamp, r.key, r.value, r.headers)
-                n += 1
-        return n
-
-    return Peer("kafka-python", encode, decode, decode_read)
+    return _builder_peer(
+        "kafka-python",
+        lambda codec: DefaultRecordBatchBuilder(2, CODEC_IDS[codec], False, -1, -1, -1, 1 << 30),
+        MemoryRecords,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

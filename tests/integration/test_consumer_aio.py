@@ -5,27 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.integration import group_support
+from tests.integration.group_support import (
+    bootstrap_fixture,  # noqa: F401  (the bootstrap fixture)
+    group,
+)
 
 import kaffe
 
 pytestmark = pytest.mark.broker
 
-FAST: dict[str, Any] = {
-    "rebalance_delay_ms": 0,
-    "session_timeout_seconds": 6,
-    "heartbeat_rate_seconds": 1,
-    "rebalance_timeout_seconds": 10,
-    "min_bytes": 1,
-    "max_wait_time": 300,
-    "offset_commit_interval_seconds": 1,
-    "subscriber_retry_delay_ms": 100,
-    "start_with_earliest_message": True,
-}
+FAST: dict[str, Any] = {**group_support.FAST, "subscriber_retry_delay_ms": 100}
 
 
 async def until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -40,10 +34,6 @@ async def until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
         await asyncio.sleep(0.05)
 
 
-def group() -> str:
-    return f"kaffe-it-{uuid.uuid4().hex[:10]}"
-
-
 async def committed(bootstrap: str, group_id: str, topic: str) -> dict[int, int]:
     async with kaffe.aio.AdminClient(endpoints=bootstrap) as admin:
         offsets = await admin.list_group_offsets(group_id, [topic])
@@ -53,11 +43,6 @@ async def committed(bootstrap: str, group_id: str, topic: str) -> dict[int, int]
 async def produce(bootstrap: str, topic: str, values: list[str]) -> None:
     async with kaffe.aio.Producer(endpoints=bootstrap, topics=[topic]) as p:
         await p.produce_sync(topic, [(v, v) for v in values])
-
-
-@pytest.fixture
-def bootstrap(kafka_broker: Any) -> str:
-    return str(kafka_broker.bootstrap)
 
 
 def test_aio_batch_handler_return_values_and_redelivery(bootstrap: str, topic_factory: Any) -> None:

@@ -8,44 +8,23 @@ Small session timeouts keep the file quick; every wait polls a condition with a 
 from __future__ import annotations
 
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.integration import group_support
+from tests.integration.group_support import (
+    bootstrap_fixture,  # noqa: F401  (the bootstrap fixture)
+    group,
+    members_fixture,  # noqa: F401  (the members fixture)
+    wait_until,
+)
 
 import kaffe
 
 pytestmark = pytest.mark.broker
 
-FAST: dict[str, Any] = {
-    "rebalance_delay_ms": 0,
-    "session_timeout_seconds": 6,
-    "heartbeat_rate_seconds": 1,
-    "rebalance_timeout_seconds": 10,
-    "min_bytes": 1,
-    "max_wait_time": 300,
-    "offset_commit_interval_seconds": 1,
-    "subscriber_retry_delay_ms": 100,
-    "start_with_earliest_message": True,
-}
-
-
-def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``cond`` until truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def group() -> str:
-    return f"kaffe-it-{uuid.uuid4().hex[:10]}"
+FAST: dict[str, Any] = {**group_support.FAST, "subscriber_retry_delay_ms": 100}
 
 
 def produce(
@@ -81,20 +60,6 @@ class Recorder:
     def messages(self) -> list[kaffe.Message]:
         with self.lock:
             return [m for b in self.batches for m in b]
-
-
-@pytest.fixture
-def bootstrap(kafka_broker: Any) -> str:
-    return str(kafka_broker.bootstrap)
-
-
-@pytest.fixture
-def members() -> Iterator[list[Any]]:
-    """Stops every member a test started, even when it fails."""
-    started: list[Any] = []
-    yield started
-    for m in started:
-        m.stop()
 
 
 def test_batch_handler_ok_commits_after_last_message(

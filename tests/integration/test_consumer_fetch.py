@@ -4,12 +4,15 @@ larger than ``max_bytes``, and the begin offset without a committed one."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.integration.group_support import (
+    bootstrap_fixture,  # noqa: F401  (the bootstrap fixture)
+    members_fixture,  # noqa: F401  (the members fixture)
+    wait_until,
+)
 
 import kaffe
 
@@ -24,31 +27,6 @@ FAST: dict[str, Any] = {
     "offset_commit_interval_seconds": 1,
     "start_with_earliest_message": True,
 }
-
-
-def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``cond`` until truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def bootstrap(kafka_broker: Any) -> str:
-    return str(kafka_broker.bootstrap)
-
-
-@pytest.fixture
-def members() -> Iterator[list[Any]]:
-    started: list[Any] = []
-    yield started
-    for m in started:
-        m.stop()
 
 
 def _member(bootstrap: str, topic: str, handler: Any, **kw: Any) -> kaffe.GroupMemberSupervisor:

@@ -9,12 +9,15 @@ and is delivered under ``read_uncommitted``.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.integration.group_support import (
+    bootstrap_fixture,  # noqa: F401  (the bootstrap fixture)
+    wait_until,
+)
 
 import kaffe
 
@@ -32,18 +35,6 @@ FAST: dict[str, Any] = {
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 
 
-def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``cond`` until truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-
-
 class Collect:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -56,11 +47,6 @@ class Collect:
     def count(self) -> int:
         with self.lock:
             return len(self.messages)
-
-
-@pytest.fixture
-def bootstrap(kafka_broker: Any) -> str:
-    return str(kafka_broker.bootstrap)
 
 
 @pytest.fixture

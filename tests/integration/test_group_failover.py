@@ -13,9 +13,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
+from tests.integration.group_support import FAST, wait_until
 
 import kaffe
 from kafka_harness.admin import AdminError
@@ -23,29 +23,6 @@ from kafka_harness.cluster import LocalCluster
 from kafka_harness.topics import TopicFactory
 
 pytestmark = pytest.mark.cluster
-
-FAST: dict[str, Any] = {
-    "rebalance_delay_ms": 0,
-    "session_timeout_seconds": 6,
-    "heartbeat_rate_seconds": 1,
-    "rebalance_timeout_seconds": 10,
-    "min_bytes": 1,
-    "max_wait_time": 300,
-    "offset_commit_interval_seconds": 1,
-    "start_with_earliest_message": True,
-}
-
-
-def wait_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``cond`` until truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 class Stream:
