@@ -73,9 +73,18 @@ from typing import Any, TypeVar
 
 from kaffe._loop import LoopThread
 from kaffe._producer.messages import normalize, now_ms
-from kaffe._producer.settings import PartitionStrategy, ProducerSettings, parse_strategy
+from kaffe._producer.settings import PartitionStrategy, ProducerSettings
 from kaffe.aio import producer as _aio
-from kaffe.aio.producer import SLICE, DeliveryCallback, ProduceResult, combine, resolve_form
+from kaffe.aio.producer import (
+    SLICE,
+    DeliveryCallback,
+    ProduceResult,
+    checked_messages,
+    checked_strategy,
+    checked_topic,
+    combine,
+    resolve_form,
+)
 from kaffe.errors import KafkaError
 
 __all__ = ["DeliveryCallback", "ProduceResult", "Producer"]
@@ -208,16 +217,8 @@ class Producer:
     ) -> None:
         """Kaffe's ``produce(topic, messages, partition_strategy: ...)``: like
         ``produce_sync(topic, messages)`` with another partition strategy for this call."""
-        strategy = (
-            None
-            if partition_strategy is None
-            else parse_strategy("partition_strategy", partition_strategy)
-        )
-        if not isinstance(topic, str) or not topic:
-            raise TypeError(f"topic must be a non-empty str, not {topic!r}")
-        if not isinstance(messages, list | tuple):
-            raise TypeError(f"messages must be a list of messages, not {type(messages).__name__}")
-        fut = self._queue(topic, None, messages, strategy)
+        strategy = checked_strategy(partition_strategy)
+        fut = self._queue(checked_topic(topic), None, checked_messages(messages), strategy)
         self._run(self._aio._wait(fut))
 
     def _queue(

@@ -10,23 +10,14 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+from kafka_harness.paths import cache_root
+
 from . import KAFKA_CLIENTS_SHA256, KAFKA_VERSION
 
 log = logging.getLogger("kaffe.codegen")
 
 SPEC_DIR = "common/message/"
 MVN_TIMEOUT_S = 600.0
-
-
-def _cache_root() -> Path:
-    """The kaffe download cache, resolved the same way as the broker harness does."""
-    explicit = os.environ.get("KAFFE_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg).expanduser().resolve() / "kaffe"
-    return Path.home() / ".cache" / "kaffe"
 
 
 def _jar_name() -> str:
@@ -39,7 +30,7 @@ def candidate_paths() -> list[Path]:
     explicit = os.environ.get("KAFFE_KAFKA_CLIENTS_JAR")
     if explicit:
         paths.append(Path(explicit).expanduser())
-    paths.append(_cache_root() / "kafka" / KAFKA_VERSION / "lib" / _jar_name())
+    paths.append(cache_root() / "kafka" / KAFKA_VERSION / "lib" / _jar_name())
     paths.append(_m2_path())
     return paths
 

@@ -64,7 +64,7 @@ def resolve_form(
     """
     n = len(args)
     if n == 2 and isinstance(args[1], list | tuple) and isinstance(args[0], str):
-        return _topic(args[0]), None, list(args[1]), None
+        return checked_topic(args[0]), None, list(args[1]), None
     if n == 2:
         if not topics:
             raise TypeError(
@@ -73,22 +73,23 @@ def resolve_form(
             )
         return topics[0], None, None, (args[0], args[1])
     if n == 3 and _is_partition(args[1]) and isinstance(args[2], list | tuple):
-        return _topic(args[0]), args[1], list(args[2]), None
+        return checked_topic(args[0]), args[1], list(args[2]), None
     if n == 3:
-        return _topic(args[0]), None, None, (args[1], args[2])
+        return checked_topic(args[0]), None, None, (args[1], args[2])
     if n == 4:
         if not _is_partition(args[1]):
             raise TypeError(
                 f"produce_sync(topic, partition, key, value): bad partition {args[1]!r}"
             )
-        return _topic(args[0]), args[1], None, (args[2], args[3])
+        return checked_topic(args[0]), args[1], None, (args[2], args[3])
     raise TypeError(
         "produce_sync takes (topic, messages), (topic, partition, messages), (key, value), "
         f"(topic, key, value) or (topic, partition, key, value); got {n} argument(s)"
     )
 
 
-def _topic(value: Any) -> str:
+def checked_topic(value: Any) -> str:
+    """``value`` if it is a non-empty ``str``; else ``TypeError``."""
     if not isinstance(value, str) or not value:
         raise TypeError(f"topic must be a non-empty str, not {value!r}")
     return value
@@ -230,12 +231,10 @@ class Producer:
     ) -> None:
         """Kaffe's ``produce(topic, messages, partition_strategy: ...)``: like
         ``produce_sync(topic, messages)`` with another partition strategy for this call."""
-        strategy = (
-            None
-            if partition_strategy is None
-            else parse_strategy("partition_strategy", partition_strategy)
+        strategy = checked_strategy(partition_strategy)
+        fut = await self._queue(
+            checked_topic(topic), None, checked_messages(messages), strategy, None
         )
-        fut = await self._queue(_topic(topic), None, _topic_messages(messages), strategy, None)
         await self._wait(fut)
 
     async def produce_async(
@@ -422,7 +421,13 @@ def combine(futures: list[asyncio.Future[ProduceResult]]) -> asyncio.Future[Prod
     return result
 
 
-def _topic_messages(messages: Any) -> Sequence[Any]:
+def checked_strategy(value: Any) -> PartitionStrategy | None:
+    """A per-call ``partition_strategy`` parsed (``None``: the producer's own)."""
+    return None if value is None else parse_strategy("partition_strategy", value)
+
+
+def checked_messages(messages: Any) -> Sequence[Any]:
+    """``messages`` if it is a list or tuple; else ``TypeError``."""
     if not isinstance(messages, list | tuple):
         raise TypeError(f"messages must be a list of messages, not {type(messages).__name__}")
     return messages

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use kaffe_core::protocol::codec::{located_message, Seg};
 use kaffe_core::protocol::schema::{FieldType, MessageSchema, StructSchema};
 use kaffe_core::protocol::{self, api, codec, RawTaggedField, StructValue, Value};
 use kaffe_core::Error;
@@ -102,12 +103,6 @@ fn data_schema(name: &str) -> PyResult<&'static MessageSchema> {
 // Python -> Value
 // ---------------------------------------------------------------------------------------------
 
-enum Seg {
-    Field(&'static str),
-    Index(usize),
-    Key(String),
-}
-
 /// A conversion error: `TypeError` or `ValueError`, with the path (innermost first).
 struct ConvErr {
     type_error: bool,
@@ -154,24 +149,7 @@ impl ConvErr {
         if let Some(err) = self.raised {
             return err;
         }
-        let mut path = String::new();
-        for seg in self.path.iter().rev() {
-            match seg {
-                Seg::Field(name) => {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(name);
-                }
-                Seg::Index(i) => path.push_str(&format!("[{i}]")),
-                Seg::Key(k) => path.push_str(&format!("[{k}]")),
-            }
-        }
-        let msg = if path.is_empty() {
-            format!("{context}: {}", self.msg)
-        } else {
-            format!("{context}: {path}: {}", self.msg)
-        };
+        let msg = located_message(context, &self.path, &self.msg);
         if self.type_error {
             PyTypeError::new_err(msg)
         } else {

@@ -35,10 +35,47 @@ enum FailKind {
     Invalid,
 }
 
+/// One step of the path to a field in an error message: `a.b[3].c`, or `[tag]` for a tagged
+/// field given by key (the Python glue's conversions use that).
 #[derive(Debug)]
-enum Seg {
+pub enum Seg {
+    /// A named field.
     Field(&'static str),
+    /// An element of an array.
     Index(usize),
+    /// A key of a mapping.
+    Key(String),
+}
+
+/// `"{context}: {path}: {msg}"` (without the path when it is empty), `path` given innermost
+/// segment first as errors collect it on their way out.
+pub fn located_message(context: &str, path: &[Seg], msg: &str) -> String {
+    let mut rendered = String::new();
+    for seg in path.iter().rev() {
+        match seg {
+            Seg::Field(name) => {
+                if !rendered.is_empty() {
+                    rendered.push('.');
+                }
+                rendered.push_str(name);
+            }
+            Seg::Index(i) => {
+                rendered.push('[');
+                rendered.push_str(&i.to_string());
+                rendered.push(']');
+            }
+            Seg::Key(k) => {
+                rendered.push('[');
+                rendered.push_str(k);
+                rendered.push(']');
+            }
+        }
+    }
+    if rendered.is_empty() {
+        format!("{context}: {msg}")
+    } else {
+        format!("{context}: {rendered}: {msg}")
+    }
 }
 
 /// An error with the path of the field it happened in (innermost segment first).
@@ -74,27 +111,7 @@ impl Fail {
     }
 
     fn into_error(self, context: &str) -> Error {
-        let mut path = String::new();
-        for seg in self.path.iter().rev() {
-            match seg {
-                Seg::Field(name) => {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(name);
-                }
-                Seg::Index(i) => {
-                    path.push('[');
-                    path.push_str(&i.to_string());
-                    path.push(']');
-                }
-            }
-        }
-        let msg = if path.is_empty() {
-            format!("{context}: {}", self.msg)
-        } else {
-            format!("{context}: {path}: {}", self.msg)
-        };
+        let msg = located_message(context, &self.path, &self.msg);
         match self.kind {
             FailKind::Corrupt => Error::Corrupt(msg),
             FailKind::Invalid => Error::InvalidArgument(msg),
