@@ -8,10 +8,9 @@ except the client's own event-loop thread (which raises ``RuntimeError`` instead
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from kaffe._loop import LoopThread
+from kaffe._sync import SyncFacade
 from kaffe.aio import admin as _aio
 from kaffe.aio.admin import (
     DEFAULT_TIMEOUT,
@@ -47,9 +46,6 @@ __all__ = [
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-_MARGIN_S = 5.0
-"""Extra seconds the caller waits beyond an operation's own deadline before giving up."""
-
 
 def _same_doc(source: Callable[..., Any]) -> Callable[[F], F]:
     def apply(func: F) -> F:
@@ -62,12 +58,15 @@ def _same_doc(source: Callable[..., Any]) -> Callable[[F], F]:
 _A = _aio.AdminClient
 
 
-class AdminClient:
+class AdminClient(SyncFacade):
     """Synchronous admin client; the same methods as :class:`kaffe.aio.AdminClient`.
 
     ``with kaffe.AdminClient(endpoints=[("127.0.0.1", 9092)]) as admin:`` ... or call
     :meth:`close` yourself.
     """
+
+    _THREAD_NAME = "kaffe-admin"
+    _START_TIMEOUT_S = DEFAULT_TIMEOUT
 
     def __init__(self, **config: Any) -> None:
         """Take the client keys as keyword arguments (see :data:`kaffe.config.CLIENT_KEYS`)."""
@@ -82,8 +81,8 @@ class AdminClient:
 
     def _setup(self, config: ClientConfig) -> None:
         self.config = config
-        self._loop = LoopThread(name="kaffe-admin")
-        self._aio = self._loop.run(_make_async(config), timeout=10.0)
+        # Operations start the client on first use, so the loop runs from the start.
+        self._aio = self._ensure_loop().run(_make_async(config), timeout=10.0)
 
     def __repr__(self) -> str:
         """Endpoints only (never credentials)."""
@@ -91,41 +90,19 @@ class AdminClient:
         return f"<kaffe.AdminClient endpoints={eps}>"
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
-        return self._loop.run(coro, (DEFAULT_TIMEOUT if timeout is None else timeout) + _MARGIN_S)
+        return self._call(coro, DEFAULT_TIMEOUT if timeout is None else timeout)
 
     # ------------------------------------------------------------------ lifecycle
 
     @_same_doc(_A.start)
     def start(self, *, timeout: float | None = None) -> AdminClient:
-        self._run(self._aio.start(timeout=timeout), timeout)
-        return self
+        return super().start(timeout=timeout)
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Close every connection and stop the event-loop thread. Idempotent."""
-        if self._loop.running:
-            try:
-                self._loop.run(self._aio.close(), timeout)
-            finally:
-                self._loop.stop(timeout)
+    def _start_aio(self, timeout: float) -> Coroutine[Any, Any, Any]:
+        return self._aio.start(timeout=timeout)
 
-    def __enter__(self) -> AdminClient:
-        """Start and return the client."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the client."""
-        self.close()
-
-    def __del__(self) -> None:
-        """Stop the loop thread of a client that was never closed."""
-        loop = getattr(self, "_loop", None)
-        if loop is not None and loop.running and not loop.in_loop_thread():
-            loop.stop(1.0)
+    def _close_aio(self, timeout: float) -> Coroutine[Any, Any, Any]:
+        return self._aio.close()
 
     # ------------------------------------------------------------------ topics
 

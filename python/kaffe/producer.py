@@ -58,47 +58,64 @@ Never hangs
     Every produce completes or raises within its delivery deadline (``delivery_timeout_ms``, by
     default derived from ``ack_timeout``, ``max_retries`` and ``retry_backoff_ms``). The calling
     thread blocks; the producer's own event-loop thread never does.
+
+No waiting for the event loop
+    ``produce_async`` (and the other forms) convert the messages in the calling thread, append
+    them to a thread-safe hand-off queue and return: a call costs a few microseconds and never
+    waits for the producer's event-loop thread, which drains the queue in bulk. The one
+    exception is back-pressure: when ``partition_buffer_limit`` produce calls already wait in
+    the hand-off queue (the loop stops draining it while a partition's own queue holds
+    ``partition_buffer_limit`` calls, for example when its leader is unreachable), the call
+    waits for room, at most until its delivery deadline (then :class:`kaffe.KafkaTimeoutError`).
+    ``produce_async(..., future=False)`` skips the per-call future (``None`` is returned):
+    the cheapest way to send one message per call; failures are then raised by :meth:`flush`
+    (or seen by a ``callback``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import functools
 import logging
-import time
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
-from kaffe._loop import LoopThread
-from kaffe._producer.messages import normalize, now_ms
+from kaffe._producer.handoff import SINGLE, Handoff, Sink
+from kaffe._producer.messages import now_ms
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings
+from kaffe._sync import SyncFacade
 from kaffe.aio import producer as _aio
 from kaffe.aio.producer import (
-    SLICE,
     DeliveryCallback,
     ProduceResult,
+    call_items,
     checked_messages,
     checked_strategy,
     checked_topic,
-    combine,
     resolve_form,
 )
-from kaffe.errors import KafkaError
+from kaffe.errors import KafkaError, KafkaTimeoutError
 
 __all__ = ["DeliveryCallback", "ProduceResult", "Producer"]
 
 log = logging.getLogger("kaffe.producer")
 
-T = TypeVar("T")
+_PAYLOAD_TYPES = (bytes, str, type(None))
+
+
+def _bytes(value: bytes | str | None) -> bytes | None:
+    if type(value) is str:
+        return value.encode()
+    return value  # type: ignore[return-value]
+
+
 _MARGIN_S = 10.0
-_START_TIMEOUT_S = 30.0
 
 
-class Producer:
+class Producer(SyncFacade):
     """Synchronous producer; the same methods as :class:`kaffe.aio.Producer`, blocking the
     calling thread only (see the module docs for forms, strategies and keys)."""
+
+    _THREAD_NAME = "kaffe-producer"
 
     def __init__(self, **config: Any) -> None:
         """Take Kaffe's producer keys as keyword arguments; raises :class:`kaffe.ConfigError`.
@@ -118,23 +135,41 @@ class Producer:
         self.settings = settings
         self.config = settings.client
         self._aio = _aio.Producer._from_settings(settings)
-        self._loop: LoopThread | None = None
         self._callbacks: concurrent.futures.ThreadPoolExecutor | None = None
+        self._fast: tuple[Handoff, str | None] | None = None
 
     def __repr__(self) -> str:
         """Endpoints and topics only (never credentials)."""
         eps = ",".join(f"{h}:{p}" for h, p in self.config.endpoints)
         return f"<kaffe.Producer endpoints={eps} topics={list(self.settings.topics)}>"
 
-    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        loop = self._loop
-        if loop is None:
-            coro.close()
-            raise KafkaError("the producer is not started: call start() first", retriable=False)
-        limit = self.settings.delivery_timeout + _MARGIN_S if timeout is None else timeout
-        return loop.run(coro, limit)
-
     # ------------------------------------------------------------------ lifecycle
+
+    def _start_aio(self, timeout: float) -> Coroutine[Any, Any, Any]:
+        return self._aio.start(timeout=timeout)
+
+    def _started(self) -> None:
+        # The hot path's shortcut (not for transactional producers: they check the
+        # transaction state on every call).
+        handoff = self._aio._handoff
+        if handoff is not None and self.settings.transactional_id is None:
+            self._fast = (handoff, self.config.topic_prefix or None)
+
+    def _close_aio(self, timeout: float) -> Coroutine[Any, Any, Any]:
+        return self._aio.close(timeout)
+
+    def _close_timeout(self) -> float:
+        return self.settings.delivery_timeout
+
+    def _after_close(self) -> None:
+        self._fast = None
+        handoff = self._aio._handoff
+        if handoff is not None:  # calls that raced with close(): failed, never dropped
+            handoff.closed = True
+            handoff.abandon(KafkaError("the producer was closed before these were queued"))
+        pool, self._callbacks = self._callbacks, None
+        if pool is not None:
+            pool.shutdown(wait=True)  # callbacks of acknowledged messages still run
 
     def start(self, *, timeout: float | None = None) -> Producer:
         """Start the event-loop thread, connect, fetch metadata and (with idempotence) a
@@ -144,53 +179,19 @@ class Producer:
             kaffe.ConnectionError: no broker reachable.
             kaffe.KafkaTimeoutError: not done within ``timeout`` (default 30 s).
         """
-        if self._loop is None:
-            self._loop = LoopThread(name="kaffe-producer")
-        wait = _START_TIMEOUT_S if timeout is None else timeout
-        try:
-            self._run(self._aio.start(timeout=wait), wait + _MARGIN_S)
-        except BaseException:
-            self._stop_loop()
-            raise
-        return self
+        return super().start(timeout=timeout)
 
     def close(self, timeout: float | None = None) -> None:
         """Deliver pending messages (within ``timeout``, default the delivery deadline), fail
         whatever is left loudly, close connections and stop the thread. Idempotent."""
-        loop = self._loop
-        if loop is not None and loop.running:
-            wait = self.settings.delivery_timeout if timeout is None else timeout
-            try:
-                loop.run(self._aio.close(wait), wait + _MARGIN_S)
-            finally:
-                self._stop_loop()
-
-    def _stop_loop(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is not None:
-            loop.stop()
-        pool, self._callbacks = self._callbacks, None
-        if pool is not None:
-            pool.shutdown(wait=True)  # callbacks of acknowledged messages still run
-
-    def stop(self, timeout: float | None = None) -> None:
-        """The same as :meth:`close` (Kaffe's name)."""
-        self.close(timeout)
-
-    def __enter__(self) -> Producer:
-        """Start and return the producer."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the producer."""
-        self.close()
+        super().close(timeout)
 
     # ------------------------------------------------------------------ producing
+
+    def _handoff(self) -> Handoff:
+        if self._loop is None:
+            raise KafkaError("the producer is not started: call start() first", retriable=False)
+        return self._aio._require_handoff()
 
     def produce_sync(self, *args: Any) -> None:
         """Produce and block until every message is acknowledged as ``required_acks`` asks.
@@ -205,8 +206,8 @@ class Producer:
             TypeError: a message of the wrong shape or type.
         """
         topic, partition, messages, single = resolve_form(args, self.settings.topics)
-        fut = self._queue(topic, partition, messages if messages is not None else [single], None)
-        self._run(self._aio._wait(fut))
+        fut = self._hand_over(topic, partition, messages, single, None, None, raises=True)
+        self._wait(fut)
 
     def produce(
         self,
@@ -218,58 +219,99 @@ class Producer:
         """Kaffe's ``produce(topic, messages, partition_strategy: ...)``: like
         ``produce_sync(topic, messages)`` with another partition strategy for this call."""
         strategy = checked_strategy(partition_strategy)
-        fut = self._queue(checked_topic(topic), None, checked_messages(messages), strategy)
-        self._run(self._aio._wait(fut))
-
-    def _queue(
-        self,
-        topic: str,
-        partition: int | None,
-        messages: Sequence[Any],
-        strategy: PartitionStrategy | None,
-        callback: DeliveryCallback | None = None,
-    ) -> asyncio.Future[ProduceResult]:
-        """Normalise ``messages`` here (in the caller's thread), slice by slice, and queue each
-        slice on the loop as soon as it is ready; the future of all their results."""
-        ts = now_ms()
-        futures: list[asyncio.Future[ProduceResult]] = []
-        for start in range(0, max(len(messages), 1), SLICE):
-            records, sizes = normalize(messages[start : start + SLICE], ts, start)
-            futures.append(
-                self._run(self._aio._submit(topic, partition, records, sizes, strategy, callback))
-            )
-        if len(futures) == 1:
-            return futures[0]
-
-        async def combined() -> asyncio.Future[ProduceResult]:
-            return combine(futures)
-
-        return self._run(combined())
+        fut = self._hand_over(
+            checked_topic(topic),
+            None,
+            checked_messages(messages),
+            None,
+            strategy,
+            None,
+            raises=True,
+        )
+        self._wait(fut)
 
     def produce_async(
-        self, *args: Any, callback: DeliveryCallback | None = None
-    ) -> concurrent.futures.Future[ProduceResult]:
+        self, *args: Any, callback: DeliveryCallback | None = None, future: bool = True
+    ) -> concurrent.futures.Future[ProduceResult] | None:
         """Queue messages (any ``produce_sync`` form) and return a
         :class:`concurrent.futures.Future` of ``[(partition, base_offset), ...]`` (or of the
         error; it always completes, by the delivery deadline at the latest).
 
+        Returns at once, without waiting for the producer's event loop (except for
+        back-pressure, see the module docs). ``future=False`` makes no future and returns
+        ``None``: the cheapest call; a failure is then raised by the next :meth:`flush`.
+
         ``callback(partition, base_offset)`` (brod's ``produce_cb``) runs on a callback
         thread of the producer, never on its event loop.
         """
+        if (
+            len(args) == 3
+            and type(args[1]) in _PAYLOAD_TYPES
+            and type(args[2]) in _PAYLOAD_TYPES
+            and type(args[0]) is str
+            and args[0]
+            and self._fast is not None
+            and callback is None
+        ):
+            # The per-message hot path, (topic, key, value): no form resolution, no sink
+            # unless a future is wanted (the same checks as single_item, inlined).
+            handoff, prefix = self._fast
+            topic: str = args[0] if not prefix or args[0].startswith(prefix) else prefix + args[0]
+            if not future:
+                handoff.put(
+                    (SINGLE, topic, None, (_bytes(args[1]), _bytes(args[2]), (), now_ms()), None)
+                )
+                return None
+            fut: concurrent.futures.Future[ProduceResult] = concurrent.futures.Future()
+            handoff.put(
+                (
+                    SINGLE,
+                    topic,
+                    None,
+                    (_bytes(args[1]), _bytes(args[2]), (), now_ms()),
+                    Sink(fut),
+                )
+            )
+            return fut
         topic, partition, messages, single = resolve_form(args, self.settings.topics)
-        cb = self._wrap(callback)
-        out: concurrent.futures.Future[ProduceResult] = concurrent.futures.Future()
-        # Queued on the loop before returning (this is where partition_buffer_limit pushes
-        # back), so flush() and close() see the messages.
-        fut = self._queue(
-            topic, partition, messages if messages is not None else [single], None, cb
+        return self._hand_over(
+            topic, partition, messages, single, None, self._wrap(callback), want_future=future
         )
 
-        async def link() -> None:
-            fut.add_done_callback(functools.partial(_settle, out))
+    def _hand_over(
+        self,
+        topic: str,
+        partition: int | None,
+        messages: Sequence[Any] | None,
+        single: Any,
+        strategy: PartitionStrategy | None,
+        callback: DeliveryCallback | None,
+        *,
+        raises: bool = False,
+        want_future: bool = True,
+    ) -> concurrent.futures.Future[ProduceResult] | None:
+        """Convert the messages here and append them to the hand-off queue (see the module
+        docs); the loop is not waited for."""
+        handoff = self._handoff()
+        topic = self.config.apply_prefix(topic)
+        fut: concurrent.futures.Future[ProduceResult] | None = (
+            concurrent.futures.Future() if want_future or raises else None
+        )
+        for item in call_items(topic, partition, messages, single, strategy, fut, callback, raises):
+            handoff.put(item)
+        return fut
 
-        self._run(link())
-        return out
+    def _wait(self, fut: concurrent.futures.Future[ProduceResult] | None) -> None:
+        assert fut is not None
+        timeout = self.settings.delivery_timeout + _MARGIN_S
+        try:
+            fut.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise KafkaTimeoutError(
+                f"produce not acknowledged within {timeout:.1f} s (the delivery deadline)"
+            ) from None
+        except concurrent.futures.CancelledError:
+            raise KafkaError("the produce call was cancelled: the producer is closing") from None
 
     def _wrap(self, callback: DeliveryCallback | None) -> DeliveryCallback | None:
         if callback is None:
@@ -294,14 +336,16 @@ class Producer:
             kaffe.KafkaTimeoutError: not done within ``timeout``.
         """
         wait = self.settings.delivery_timeout if timeout is None else timeout
-        deadline = time.monotonic() + wait
-        self._run(self._aio.flush(max(0.0, deadline - time.monotonic())), wait + _MARGIN_S)
+        self._call(self._aio.flush(wait), wait)
 
     # ------------------------------------------------------------------ transactions
 
+    def _txn_timeout(self, timeout: float | None) -> float:
+        return self.settings.delivery_timeout if timeout is None else timeout
+
     def begin_transaction(self) -> None:
         """Start a transaction (needs ``transactional_id``)."""
-        self._run(self._aio.begin_transaction())
+        self._call(self._aio.begin_transaction(), self.settings.delivery_timeout)
 
     def send_offsets_to_transaction(
         self,
@@ -312,16 +356,19 @@ class Producer:
     ) -> None:
         """Commit ``offsets`` (``{(topic, partition): next_offset}``) for consumer group
         ``group_id`` as part of the transaction."""
-        self._run(self._aio.send_offsets_to_transaction(offsets, group_id, timeout=timeout))
+        self._call(
+            self._aio.send_offsets_to_transaction(offsets, group_id, timeout=timeout),
+            2 * self._txn_timeout(timeout),
+        )
 
     def commit_transaction(self, *, timeout: float | None = None) -> None:
         """Deliver everything produced in the transaction, then commit it (raises, committing
         nothing, if any of its messages failed; then call :meth:`abort_transaction`)."""
-        self._run(self._aio.commit_transaction(timeout=timeout))
+        self._call(self._aio.commit_transaction(timeout=timeout), 2 * self._txn_timeout(timeout))
 
     def abort_transaction(self, *, timeout: float | None = None) -> None:
         """Abort the transaction: its messages stay invisible to ``read_committed`` readers."""
-        self._run(self._aio.abort_transaction(timeout=timeout))
+        self._call(self._aio.abort_transaction(timeout=timeout), 2 * self._txn_timeout(timeout))
 
 
 def _call(callback: DeliveryCallback, partition: int, offset: int) -> None:
@@ -329,19 +376,3 @@ def _call(callback: DeliveryCallback, partition: int, offset: int) -> None:
         callback(partition, offset)
     except Exception:
         log.exception("produce callback %r raised", callback)
-
-
-def _noop() -> None:
-    return None
-
-
-def _settle(
-    out: concurrent.futures.Future[ProduceResult], fut: asyncio.Future[ProduceResult]
-) -> None:
-    """Copy an asyncio future's outcome into a concurrent one (runs on the loop)."""
-    if fut.cancelled():
-        out.set_exception(KafkaError("the produce call was cancelled: the producer is closing"))
-    elif fut.exception() is not None:
-        out.set_exception(fut.exception())
-    else:
-        out.set_result(fut.result())

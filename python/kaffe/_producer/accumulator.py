@@ -25,18 +25,25 @@ BATCH_OVERHEAD = 61
 
 
 class Chunk:
-    """The records of one produce call for one partition, completed together."""
+    """Records for one partition completed together: the records of one produce call, or of
+    several single-message calls handed over together (``calls`` counts them)."""
 
-    __slots__ = ("deadline", "future", "records", "size")
+    __slots__ = ("calls", "deadline", "future", "records", "size")
 
     def __init__(
-        self, records: list[Record], size: int, future: asyncio.Future[int], deadline: float
+        self,
+        records: list[Record],
+        size: int,
+        future: asyncio.Future[int],
+        deadline: float,
+        calls: int = 1,
     ) -> None:
         """``future`` resolves to the offset of the first record; ``deadline`` is loop time."""
         self.records = records
         self.size = size
         self.future = future
         self.deadline = deadline
+        self.calls = calls
 
 
 def split(
@@ -94,7 +101,7 @@ def halve(chunks: list[Chunk]) -> list[list[Chunk]]:
                 out.append(chunk)
             else:
                 loop = chunk.future.get_loop()
-                part = Chunk(records[i:j], sum(sizes[i:j]), loop.create_future(), chunk.deadline)
+                part = Chunk(records[i:j], sum(sizes[i:j]), loop.create_future(), chunk.deadline, 0)
                 parts.setdefault(owner, []).append(part)
                 out.append(part)
             i = j
@@ -199,6 +206,7 @@ class PartitionState:
         "partition",
         "queue",
         "queued_bytes",
+        "queued_calls",
         "queued_count",
         "retries",
         "space",
@@ -212,6 +220,7 @@ class PartitionState:
         self.queue: deque[Chunk] = deque()
         self.queued_bytes = 0
         self.queued_count = 0
+        self.queued_calls = 0
         self.first_queued_at = 0.0
         self.retries: list[Batch] = []
         self.outstanding: list[Batch] = []  # sent or waiting to be re-sent, not yet done
@@ -228,14 +237,26 @@ class PartitionState:
         return not self.queue and not self.retries and self.in_flight == 0
 
     def push(self, chunk: Chunk, now: float, limit: int) -> None:
-        """Append ``chunk`` to the queue."""
+        """Append ``chunk`` to the queue; the partition is full once ``limit`` produce calls
+        wait in it (``space`` is cleared)."""
         if not self.queue:
             self.first_queued_at = now
         self.queue.append(chunk)
         self.queued_bytes += chunk.size
         self.queued_count += len(chunk.records)
-        if len(self.queue) >= limit:
+        self.queued_calls += chunk.calls
+        if self.queued_calls >= limit:
             self.space.clear()
+
+    def popleft(self, limit: int) -> Chunk:
+        """Remove the head chunk (the queue is not empty)."""
+        chunk = self.queue.popleft()
+        self.queued_bytes -= chunk.size
+        self.queued_count -= len(chunk.records)
+        self.queued_calls -= chunk.calls
+        if self.queued_calls < limit:
+            self.space.set()
+        return chunk
 
     def take(self, limit_bytes: int, buffer_limit: int) -> tuple[list[Chunk], list[Record]]:
         """Whole chunks from the head of the queue, at most ``limit_bytes`` (at least one)."""
@@ -256,6 +277,7 @@ class PartitionState:
             size += chunk.size
             self.queued_bytes -= chunk.size
             self.queued_count -= len(chunk.records)
-        if len(queue) < buffer_limit:
+            self.queued_calls -= chunk.calls
+        if self.queued_calls < buffer_limit:
             self.space.set()
         return chunks, records

@@ -1,6 +1,6 @@
 """The producer engine: queues records per partition, cuts batches, sends Produce requests.
 
-Everything here runs on the client's event loop. :meth:`Engine.enqueue` appends a produce
+Everything here runs on the client's event loop. :meth:`Engine.push` appends a produce
 call's records to the partitions' queues and returns one future per chunk. One sender task
 (:meth:`Engine._run`) wakes when records arrive, a response comes back or a linger/backoff timer
 expires, and then, round by round, takes at most one batch per partition whose batch is ready
@@ -82,7 +82,10 @@ class Engine:
         self.cluster = cluster
         self._partitions: dict[tuple[str, int], PartitionState] = {}
         self._active: set[PartitionState] = set()
-        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._waiter: asyncio.Future[None] | None = None
+        self._woken = False
+        self._full: set[PartitionState] = set()
         self._task: asyncio.Task[None] | None = None
         self._requests: set[asyncio.Task[None]] = set()
         self._metadata_task: asyncio.Task[None] | None = None
@@ -158,7 +161,7 @@ class Engine:
             err = KafkaTimeoutError("the producer was closed before these messages were delivered")
             for state in list(self._partitions.values()):
                 while state.queue:
-                    self._fail_chunk(state.queue.popleft(), err)
+                    self._fail_chunk(state.popleft(self.settings.partition_buffer_limit), err)
                 for batch in state.retries:
                     self._fail_batch(batch, err)
                 state.retries.clear()
@@ -183,51 +186,66 @@ class Engine:
             st = self._partitions[key] = PartitionState(topic, partition)
         return st
 
-    async def enqueue(
-        self, topic: str, groups: dict[int, tuple[list[Record], list[int]]]
-    ) -> list[tuple[int, asyncio.Future[int]]]:
-        """Queue records (grouped by partition) and return ``(partition, future)`` per chunk;
-        each future resolves to the offset of the chunk's first record."""
+    def push(
+        self, topic: str, partition: int, records: list[Record], sizes: list[int], singles: bool
+    ) -> list[tuple[asyncio.Future[int], int, int]]:
+        """Queue ``records`` for ``topic``/``partition`` (on the loop, without waiting; the
+        hand-off stops draining while :meth:`full_partitions` is not empty). Returns, per
+        batch-sized chunk, ``(future, start, end)``: the future resolves to the offset of
+        ``records[start]`` and completes ``records[start:end]``. ``singles``: every record is a
+        produce call of its own (for ``partition_buffer_limit``), else all are one call."""
         if self._closing or self._task is None:
             raise KafkaError("the producer is not started or is closed", retriable=False)
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         now = loop.time()
         deadline = now + self.settings.delivery_timeout
         limit = self.settings.partition_buffer_limit
-        out: list[tuple[int, asyncio.Future[int]]] = []
-        for partition, (records, sizes) in groups.items():
-            state = self.state(topic, partition)
-            if self.transactional_hook is not None:
-                self.transactional_hook(state)
-            for part, size in split(records, sizes, self._batch_limit):
-                while not state.space.is_set():
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        raise KafkaTimeoutError(
-                            f"{topic}/{partition}: partition_buffer_limit ({limit}) queued "
-                            "produce calls did not drain within the delivery deadline"
-                        )
-                    try:
-                        await asyncio.wait_for(state.space.wait(), remaining)
-                    except TimeoutError:
-                        continue
-                fut: asyncio.Future[int] = loop.create_future()
-                state.push(Chunk(part, size, fut, deadline), loop.time(), limit)
-                self._outstanding.add(fut)
-                fut.add_done_callback(self._done)
-                out.append((partition, fut))
-            self._active.add(state)
-        self._wake.set()
+        state = self.state(topic, partition)
+        if self.transactional_hook is not None:
+            self.transactional_hook(state)
+        out: list[tuple[asyncio.Future[int], int, int]] = []
+        start = 0
+        for part, size in split(records, sizes, self._batch_limit):
+            fut: asyncio.Future[int] = loop.create_future()
+            end = start + len(part)
+            state.push(Chunk(part, size, fut, deadline, len(part) if singles else 1), now, limit)
+            self._outstanding.add(fut)
+            fut.add_done_callback(self._outstanding.discard)
+            out.append((fut, start, end))
+            start = end
+        if not state.space.is_set():
+            self._full.add(state)
+        self._active.add(state)
         return out
 
-    def _done(self, fut: asyncio.Future[int]) -> None:
-        self._outstanding.discard(fut)
-        if not fut.cancelled() and fut.exception() is not None:
-            self._failures.append(fut.exception())  # type: ignore[arg-type]
+    def kick(self) -> None:
+        """Send what may be sent now (called after queueing, so a message is written without
+        waiting for the sender task's next turn) and let the sender task reschedule."""
+        if self._task is not None and not self._pid_stale:
+            self._send_ready(self._loop.time())
+        self.wake()
 
-    def forget_failure(self, exc: BaseException) -> None:
-        """``exc`` was raised to the caller (``produce_sync``): ``flush`` need not repeat it."""
-        self._failures = [f for f in self._failures if f is not exc]
+    def wake(self) -> None:
+        """Wake the sender task."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        self._woken = True
+
+    def full_partitions(self) -> list[PartitionState]:
+        """Partitions whose queue holds ``partition_buffer_limit`` produce calls."""
+        if not self._full:
+            return []
+        full = [s for s in self._full if not s.space.is_set()]
+        if len(full) != len(self._full):
+            self._full = set(full)
+        return full
+
+    def note_failure(self, exc: BaseException) -> None:
+        """A produce call failed and its caller does not raise the error itself: keep it for
+        ``flush`` and transaction commits (once per error object)."""
+        if not any(f is exc for f in self._failures):
+            self._failures.append(exc)
 
     def take_failures(self) -> list[BaseException]:
         """Errors of produce calls that failed since the last call (for ``flush``)."""
@@ -241,7 +259,7 @@ class Engine:
         if not pending:
             return
         self._flushing += 1
-        self._wake.set()
+        self.wake()
         try:
             _done, not_done = await asyncio.wait(pending, timeout=timeout)
         finally:
@@ -254,16 +272,22 @@ class Engine:
     # ------------------------------------------------------------------ the sender task
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         while True:
-            self._wake.clear()
+            self._woken = False
             next_at = self._send_ready(loop.time())
             delay = _IDLE_TICK_S if next_at is None else max(0.0, next_at - loop.time())
-            if delay <= 0:
+            if delay <= 0 or self._woken:
                 await asyncio.sleep(0)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(delay, _IDLE_TICK_S))
+            # A plain future and a timer: cheaper than wait_for (no task per wait).
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(min(delay, _IDLE_TICK_S), _wake_up, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
 
     def _in_flight_limit(self) -> int:
         limit = self.settings.partition_onwire_limit
@@ -350,9 +374,7 @@ class Engine:
     def _expire(self, state: PartitionState, now: float) -> None:
         """Fail queued chunks and waiting retries whose delivery deadline has passed."""
         while state.queue and state.queue[0].deadline <= now:
-            chunk = state.queue.popleft()
-            state.queued_bytes -= chunk.size
-            state.queued_count -= len(chunk.records)
+            chunk = state.popleft(self.settings.partition_buffer_limit)
             self._fail_chunk(
                 chunk,
                 KafkaTimeoutError(
@@ -361,8 +383,6 @@ class Engine:
                     f"({self.settings.delivery_timeout:.1f} s; no leader or broker unreachable)"
                 ),
             )
-            if len(state.queue) < self.settings.partition_buffer_limit:
-                state.space.set()
         expired = [b for b in state.retries if b.deadline <= now]
         if expired:
             state.retries = [b for b in state.retries if b.deadline > now]
@@ -469,20 +489,20 @@ class Engine:
             self._refresh_metadata(topics)
             for b in batches:
                 self._retry_or_fail(b, exc)
-            self._wake.set()
+            self.wake()
             return
         except Exception as exc:  # a bug or a value the codec refused: fail loudly
             log.exception("Produce request to broker %d failed", node)
             for b in batches:
                 self._finish_failed(b, KafkaError(f"producing to {b.describe()}: {exc!r}"))
-            self._wake.set()
+            self.wake()
             return
         if self.settings.required_acks == 0:
             for b in batches:
                 self._complete(b, -1)
         else:
             self._handle_response(batches, resp)
-        self._wake.set()
+        self.wake()
 
     def _handle_response(self, batches: list[Batch], resp: dict[str, Any]) -> None:
         results: dict[tuple[str, int], dict[str, Any]] = {}
@@ -706,7 +726,7 @@ class Engine:
                 log.info("metadata refresh for %s failed: %s", wanted, exc)
                 await asyncio.sleep(self._backoff)
             finally:
-                self._wake.set()
+                self.wake()
 
         self._metadata_task = asyncio.get_running_loop().create_task(refresh())
 
@@ -736,7 +756,7 @@ class Engine:
                 self._pid_stale = False
                 log.info("new producer id %d epoch %d", ident.producer_id, ident.epoch)
             finally:
-                self._wake.set()
+                self.wake()
 
         self._pid_task = asyncio.get_running_loop().create_task(refresh())
 
@@ -744,3 +764,8 @@ class Engine:
         """Forget which partitions are in the (ended) transaction."""
         for st in self._partitions.values():
             st.added_to_txn = False
+
+
+def _wake_up(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

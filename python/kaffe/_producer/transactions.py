@@ -115,7 +115,7 @@ class TransactionManager:
                     st.added_to_txn = True
                     self._added.add(st)
                     self._pending.discard(st)
-                self.engine._wake.set()
+                self.engine.wake()
                 continue
             if deadline.expired:
                 self._fail_pending(deadline.timeout_error("AddPartitionsToTxn"))
@@ -128,9 +128,7 @@ class TransactionManager:
         self._error = exc
         for st in self._pending:
             while st.queue:
-                chunk = st.queue.popleft()
-                st.queued_bytes -= chunk.size
-                st.queued_count -= len(chunk.records)
+                chunk = st.popleft(self.engine.settings.partition_buffer_limit)
                 if not chunk.future.done():
                     chunk.future.set_exception(exc)
             st.space.set()

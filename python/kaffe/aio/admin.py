@@ -326,6 +326,10 @@ class AdminClient:
         if cluster is not None:
             await cluster.close()
 
+    async def stop(self) -> None:
+        """The same as :meth:`close` (Kaffe's name)."""
+        await self.close()
+
     async def __aenter__(self) -> AdminClient:
         """Start and return the client."""
         return await self.start()

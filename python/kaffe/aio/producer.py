@@ -18,28 +18,31 @@ Messages, partition strategies and configuration keys are described in :mod:`kaf
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from kaffe._cluster.client import Cluster
-from kaffe._cluster.errors import UNKNOWN_TOPIC_OR_PARTITION, error_for
-from kaffe._producer.messages import Record, normalize, now_ms
-from kaffe._producer.partitioner import assign_partitions
+from kaffe._producer.handoff import LIST, SINGLE, Call, Handoff, ProduceResult, Sink
+from kaffe._producer.messages import normalize, now_ms, payload
 from kaffe._producer.sender import Engine
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings, parse_strategy
 from kaffe._producer.transactions import TransactionManager
 from kaffe.errors import KafkaError, KafkaTimeoutError
 
-__all__ = ["SLICE", "DeliveryCallback", "ProduceResult", "Producer", "combine", "resolve_form"]
+__all__ = [
+    "SLICE",
+    "DeliveryCallback",
+    "ProduceResult",
+    "Producer",
+    "call_items",
+    "list_items",
+    "resolve_form",
+    "single_item",
+]
 
 log = logging.getLogger("kaffe.producer")
-
-ProduceResult = list[tuple[int, int]]
-"""``[(partition, base_offset), ...]``: one entry per partition (per batch-sized part) of a
-produce call. ``base_offset`` is ``-1`` when ``required_acks=0``."""
 
 DeliveryCallback = Callable[[int, int], Any]
 """brod's ``produce_cb`` shape: ``callback(partition, base_offset)``, called once per entry of
@@ -50,7 +53,7 @@ SLICE = 16384
 
 _START_TIMEOUT_S = 30.0
 _MARGIN_S = 5.0
-_PAYLOAD = (bytes, bytearray, memoryview, str, type(None))
+_NO_HEADERS: tuple[()] = ()
 
 
 def resolve_form(
@@ -103,6 +106,63 @@ def _is_partition(value: Any) -> bool:
     return True
 
 
+def single_item(
+    topic: str, partition: int | None, key: Any, value: Any, sink: Sink | None
+) -> tuple[Any, ...]:
+    """The hand-off item of one ``(key, value)`` message (converted here, in the caller).
+
+    Raises:
+        TypeError: a key or value that is not ``bytes``, ``str`` or ``None``.
+    """
+    if type(key) is not bytes and key is not None:
+        key = payload("message 0: key", key)
+    if type(value) is not bytes and value is not None:
+        value = payload("message 0: value", value)
+    return (SINGLE, topic, partition, (key, value, _NO_HEADERS, now_ms()), sink)
+
+
+def call_items(
+    topic: str,
+    partition: int | None,
+    messages: Sequence[Any] | None,
+    single: Any,
+    strategy: PartitionStrategy | None,
+    future: Any,
+    callback: DeliveryCallback | None,
+    raises: bool,
+) -> Iterator[tuple[Any, ...]]:
+    """The hand-off items of one produce call: ``single`` (a ``(key, value)`` pair) when
+    ``messages`` is ``None``, else the list's slices; ``future`` (either kind, or ``None``)
+    and ``callback`` get the outcome."""
+    sink = Sink(future, callback, raises) if future is not None or callback is not None else None
+    if messages is None:
+        yield single_item(topic, partition, single[0], single[1], sink)
+        return
+    yield from list_items(
+        topic, partition, messages, strategy, Call(sink if sink is not None else Sink(None))
+    )
+
+
+def list_items(
+    topic: str,
+    partition: int | None,
+    messages: Sequence[Any],
+    strategy: PartitionStrategy | None,
+    call: Call,
+) -> Iterator[tuple[Any, ...]]:
+    """The hand-off items of a message list: one per :data:`SLICE` messages, converted here
+    (in the caller) one slice at a time, so the first slices are queued (and sent) while later
+    ones are still being converted. Raises :class:`TypeError` naming a malformed message."""
+    ts = now_ms()
+    total = len(messages)
+    if total == 0:
+        yield (LIST, topic, partition, [], [], strategy, call, True)
+        return
+    for start in range(0, total, SLICE):
+        records, sizes = normalize(messages[start : start + SLICE], ts, start)
+        yield (LIST, topic, partition, records, sizes, strategy, call, start + SLICE >= total)
+
+
 class Producer:
     """The asyncio producer (see the module docs and :class:`kaffe.Producer`)."""
 
@@ -129,6 +189,7 @@ class Producer:
         self._cluster: Cluster | None = None
         self._engine: Engine | None = None
         self._txn: TransactionManager | None = None
+        self._handoff: Handoff | None = None
         self._started = False
         self._closed = False
         self._start_lock: asyncio.Lock | None = None
@@ -163,6 +224,13 @@ class Producer:
                 await cluster.close()
                 raise
             self._cluster, self._engine = cluster, engine
+            self._handoff = Handoff(
+                asyncio.get_running_loop(),
+                engine,
+                cluster,
+                self.settings.partition_strategy,
+                self.settings.partition_buffer_limit,
+            )
             if self.settings.transactional_id is not None:
                 self._txn = TransactionManager(engine, cluster, self.settings.transactional_id)
             self._started = True
@@ -175,9 +243,23 @@ class Producer:
         if self._closed:
             return
         self._closed = True
-        engine, cluster = self._engine, self._cluster
+        engine, cluster, handoff = self._engine, self._cluster, self._handoff
+        wait = self.settings.delivery_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        until = loop.time() + wait
+        if handoff is not None:
+            # Everything handed over before close() goes to the engine first (then it is
+            # delivered or failed by engine.close); nothing is accepted after this point.
+            try:
+                await handoff.barrier(max(0.0, until - loop.time()))
+            except TimeoutError:
+                log.error("producer closed with produce calls still waiting for room")
+            handoff.closed = True
+            handoff.abandon(
+                KafkaTimeoutError("the producer was closed before these messages were queued")
+            )
         if engine is not None:
-            await engine.close(self.settings.delivery_timeout if timeout is None else timeout)
+            await engine.close(max(0.0, until - loop.time()))
         if cluster is not None:
             await cluster.close()
 
@@ -219,7 +301,9 @@ class Producer:
                 :class:`kaffe.KafkaTimeoutError` at the delivery deadline, ...).
             TypeError: a message of the wrong shape or type.
         """
-        fut = await self.produce_async(*args)
+        topic, partition, messages, single = resolve_form(args, self.settings.topics)
+        fut = await self._queue(topic, partition, messages, single, None, None, raises=True)
+        assert fut is not None
         await self._wait(fut)
 
     async def produce(
@@ -233,105 +317,80 @@ class Producer:
         ``produce_sync(topic, messages)`` with another partition strategy for this call."""
         strategy = checked_strategy(partition_strategy)
         fut = await self._queue(
-            checked_topic(topic), None, checked_messages(messages), strategy, None
+            checked_topic(topic),
+            None,
+            checked_messages(messages),
+            None,
+            strategy,
+            None,
+            raises=True,
         )
+        assert fut is not None
         await self._wait(fut)
 
     async def produce_async(
-        self, *args: Any, callback: DeliveryCallback | None = None
-    ) -> asyncio.Future[ProduceResult]:
+        self, *args: Any, callback: DeliveryCallback | None = None, future: bool = True
+    ) -> asyncio.Future[ProduceResult] | None:
         """Queue messages (any ``produce_sync`` form) and return a future of the
         ``[(partition, base_offset), ...]`` results, or of the error.
 
         ``callback(partition, base_offset)`` (brod's ``produce_cb``) is called on the event
-        loop for every acknowledged part. The coroutine itself returns once the messages are
-        queued (it waits only when ``partition_buffer_limit`` is reached).
+        loop for every acknowledged part. The coroutine returns as soon as the messages are
+        handed over; it waits only while ``partition_buffer_limit`` calls are already waiting
+        to be queued (back-pressure). With ``future=False`` no future is made and ``None`` is
+        returned (the cheapest call): a failure is then raised by the next :meth:`flush`.
         """
         topic, partition, messages, single = resolve_form(args, self.settings.topics)
         return await self._queue(
-            topic, partition, messages if messages is not None else [single], None, callback
+            topic, partition, messages, single, None, callback, want_future=future
         )
 
     async def _queue(
         self,
         topic: str,
         partition: int | None,
-        messages: Sequence[Any],
+        messages: Sequence[Any] | None,
+        single: Any,
         strategy: PartitionStrategy | None,
         callback: DeliveryCallback | None,
-    ) -> asyncio.Future[ProduceResult]:
-        """Normalise and queue ``messages`` slice by slice (so the first batches are on the
-        wire while later messages are still being converted); one future for them all."""
-        ts = now_ms()
-        if len(messages) <= SLICE:
-            records, sizes = normalize(messages, ts)
-            return await self._submit(topic, partition, records, sizes, strategy, callback)
-        futures = []
-        for start in range(0, len(messages), SLICE):
-            records, sizes = normalize(messages[start : start + SLICE], ts, start)
-            futures.append(await self._submit(topic, partition, records, sizes, strategy, callback))
-            await asyncio.sleep(0)  # let the sender run
-        return combine(futures)
+        *,
+        raises: bool = False,
+        want_future: bool = True,
+    ) -> asyncio.Future[ProduceResult] | None:
+        """Hand ``messages`` (or the ``single`` message) over to the loop's drain."""
+        handoff = self._require_handoff()
+        topic = self.config.apply_prefix(topic)
+        fut: asyncio.Future[ProduceResult] | None = (
+            handoff.loop.create_future() if want_future or raises else None
+        )
+        for item in call_items(topic, partition, messages, single, strategy, fut, callback, raises):
+            await handoff.put_async(item)
+        return fut
 
     async def _wait(self, fut: asyncio.Future[ProduceResult]) -> None:
         timeout = self.settings.delivery_timeout + _MARGIN_S
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except KafkaError as exc:
-            if self._engine is not None:
-                self._engine.forget_failure(exc)  # raised here; flush() need not repeat it
-            raise
         except TimeoutError:
             raise KafkaTimeoutError(
                 f"produce not acknowledged within {timeout:.1f} s (the delivery deadline)"
             ) from None
 
-    async def _submit(
-        self,
-        topic: str,
-        partition: int | None,
-        records: list[Record],
-        sizes: list[int],
-        strategy: PartitionStrategy | None,
-        callback: DeliveryCallback | None,
-    ) -> asyncio.Future[ProduceResult]:
-        """Partition and queue normalised records; the future of their results."""
-        engine = self._require()
-        cluster = self._cluster
-        assert cluster is not None
+    def _require_handoff(self) -> Handoff:
+        self._require()
         if self._txn is not None and not self._txn.in_transaction:
             raise KafkaError(
                 "a transactional producer produces only inside a transaction: call "
                 "begin_transaction() first",
                 retriable=False,
             )
-        topic = self.config.apply_prefix(topic)
-        loop = asyncio.get_running_loop()
-        result: asyncio.Future[ProduceResult] = loop.create_future()
-        if not records:
-            result.set_result([])
-            return result
-        count = await cluster.partition_count(topic)
-        groups: dict[int, tuple[list[Record], list[int]]]
-        if partition is not None:
-            if partition >= count:
-                raise error_for(
-                    UNKNOWN_TOPIC_OR_PARTITION,
-                    f"topic {topic!r} partition {partition}",
-                    f"the topic has {count} partitions",
-                )
-            groups = {partition: (records, sizes)}
-        else:
-            chosen = assign_partitions(
-                self.settings.partition_strategy if strategy is None else strategy,
-                topic,
-                count,
-                records,
-            )
-            groups = _group(records, sizes, chosen)
-        parts = await engine.enqueue(topic, groups)
-        _gather(parts, result, callback)
-        return result
+        assert self._handoff is not None
+        return self._handoff
+
+    async def _barrier(self, timeout: float | None = None) -> None:
+        """Wait until every call handed over so far is in the engine's queues."""
+        if self._handoff is not None:
+            await self._handoff.barrier(timeout)
 
     async def flush(self, timeout: float | None = None) -> None:
         """Send everything queued now and wait until every produce call made so far completed.
@@ -343,7 +402,16 @@ class Producer:
                 deadline).
         """
         engine = self._require()
-        await engine.wait_all(self.settings.delivery_timeout if timeout is None else timeout)
+        wait = self.settings.delivery_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        until = loop.time() + wait
+        try:
+            await self._barrier(wait)
+        except TimeoutError:
+            raise KafkaTimeoutError(
+                f"flush: produce calls still waiting to be queued after {wait:.1f} s"
+            ) from None
+        await engine.wait_all(max(0.0, until - loop.time()))
         failures = engine.take_failures()
         if failures:
             first = failures[0]
@@ -375,6 +443,8 @@ class Producer:
     ) -> None:
         """Commit ``offsets`` (``{(topic, partition): next_offset}``) for consumer group
         ``group_id`` as part of the transaction."""
+        self._transactions()
+        await self._barrier()
         await self._transactions().send_offsets(
             offsets,
             self.config.apply_prefix(group_id),
@@ -387,38 +457,19 @@ class Producer:
         Raises :class:`kaffe.KafkaError` (and commits nothing) if any of its messages failed;
         then call :meth:`abort_transaction`.
         """
+        self._transactions()
+        await self._barrier()
         await self._transactions().end(
             True, self.settings.delivery_timeout if timeout is None else timeout
         )
 
     async def abort_transaction(self, *, timeout: float | None = None) -> None:
         """Abort the transaction: its messages stay invisible to ``read_committed`` readers."""
+        self._transactions()
+        await self._barrier()
         await self._transactions().end(
             False, self.settings.delivery_timeout if timeout is None else timeout
         )
-
-
-def combine(futures: list[asyncio.Future[ProduceResult]]) -> asyncio.Future[ProduceResult]:
-    """One future of the concatenated results of ``futures`` (the first error, if any)."""
-    if len(futures) == 1:
-        return futures[0]
-    result: asyncio.Future[ProduceResult] = asyncio.get_running_loop().create_future()
-    remaining = [len(futures)]
-
-    def one_done(fut: asyncio.Future[ProduceResult]) -> None:
-        if result.done():
-            return
-        exc = fut.exception() if not fut.cancelled() else KafkaError("cancelled")
-        if exc is not None:
-            result.set_exception(exc)
-            return
-        remaining[0] -= 1
-        if remaining[0] == 0:
-            result.set_result([x for f in futures for x in f.result()])
-
-    for fut in futures:
-        fut.add_done_callback(one_done)
-    return result
 
 
 def checked_strategy(value: Any) -> PartitionStrategy | None:
@@ -431,47 +482,3 @@ def checked_messages(messages: Any) -> Sequence[Any]:
     if not isinstance(messages, list | tuple):
         raise TypeError(f"messages must be a list of messages, not {type(messages).__name__}")
     return messages
-
-
-def _group(
-    records: list[Record], sizes: list[int], chosen: list[int]
-) -> dict[int, tuple[list[Record], list[int]]]:
-    first = chosen[0]
-    if all(c == first for c in chosen):
-        return {first: (records, sizes)}
-    groups: dict[int, tuple[list[Record], list[int]]] = {}
-    for record, size, p in zip(records, sizes, chosen, strict=True):
-        g = groups.get(p)
-        if g is None:
-            g = groups[p] = ([], [])
-        g[0].append(record)
-        g[1].append(size)
-    return groups
-
-
-def _gather(
-    parts: list[tuple[int, asyncio.Future[int]]],
-    result: asyncio.Future[ProduceResult],
-    callback: DeliveryCallback | None,
-) -> None:
-    """Complete ``result`` once every part is done (with the first error, if any)."""
-    remaining = [len(parts)]
-
-    def one_done(partition: int, fut: asyncio.Future[int]) -> None:
-        if result.done():
-            return
-        exc = fut.exception() if not fut.cancelled() else KafkaError("cancelled")
-        if exc is not None:
-            result.set_exception(exc)
-            return
-        if callback is not None:
-            try:
-                callback(partition, fut.result())
-            except Exception:
-                log.exception("produce callback %r raised", callback)
-        remaining[0] -= 1
-        if remaining[0] == 0:
-            result.set_result([(p, f.result()) for p, f in parts])
-
-    for partition, fut in parts:
-        fut.add_done_callback(functools.partial(one_done, partition))
