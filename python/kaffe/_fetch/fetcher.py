@@ -1,31 +1,59 @@
-"""The fetcher: one Fetch request per broker for every assigned partition it leads.
+"""The fetcher: Fetch requests per broker, scheduled per partition, over up to three "lanes".
 
 Runs on the client's event loop. Each assigned partition has a :class:`PartitionFetch`: its
-position (the next offset to fetch), a buffer of decoded batches waiting for the subscriber, and
-the prefetch accounting (messages and bytes delivered but not yet acknowledged). A manager task
-starts, per broker, at most one Fetch at a time covering every partition that broker leads and
-that may fetch more (``pending count < prefetch_count`` or ``pending bytes < prefetch_bytes``, as
-brod). Every partition of one response is decoded with one
-:func:`kaffe._core.decode_record_batches` call and becomes one batch of :class:`kaffe.Message`.
+position (the next offset to fetch), a buffer of decoded batches waiting for the subscriber, the
+prefetch accounting (messages and bytes delivered but not yet acknowledged) and its own schedule
+(the fetch it is in, if any, and the time before which it is not asked for again). Every
+partition of one response is decoded with one :func:`kaffe._core.decode_record_batches` call
+and becomes one batch of :class:`kaffe.Message`.
+
+Scheduling (brod's semantics, per partition as brod's partition consumers have them):
+
+* A partition is *ready* when it is assigned, has a position, is in no fetch in flight, is not
+  sleeping or backing off, and may fetch more (``pending count < prefetch_count`` or
+  ``pending bytes < prefetch_bytes``, as brod).
+* Kafka answers the requests of one connection strictly in order, so a Fetch that long-polls
+  (``min_bytes`` not there yet, up to ``max_wait_time``) holds up everything behind it on its
+  connection. The ready partitions of a broker therefore go out at once in one Fetch on a
+  *lane*: a connection of its own (a :class:`~kaffe._net.pool.ConnectionPool` per lane) carrying
+  at most one Fetch. A broker gets a second or third lane only when every lane it has is
+  long-polling (every partition in it had caught up when it was sent, or it has been out for
+  more than ``_LONG_POLL_GUESS``); a lane whose fetch is about to return data is waited for
+  instead. With three lanes long-polling, the one out longest is cancelled (its connection
+  closed) and its partitions go out again together with the ready ones on a fresh lane. So a
+  partition that becomes ready (just assigned, acknowledged after a prefetch pause, its sleep
+  over) is fetched at once, whatever long polls are in flight for the broker's other partitions.
+* A partition that came back empty sleeps ``sleep_timeout`` before it is asked again: with
+  ``min_bytes`` 0 whenever it got nothing, with ``min_bytes`` >= 1 only when the long poll came
+  back with nothing at all (a partition that got nothing because another one's data ended the
+  wait is asked again at once). Other partitions of the broker never sleep with it.
+* Errors of one partition (``NOT_LEADER_OR_FOLLOWER`` and friends, other retriable codes)
+  refresh metadata and back that partition off (capped exponential, jittered); a lost
+  connection backs the broker off.
+* Unassigning a partition (revocation, shutdown) never waits for a fetch in flight: the answer
+  for it is dropped when it comes. :meth:`Fetcher.close` cancels the fetches in flight and
+  closes their connections.
+
+Other rules:
 
 * ``isolation_level`` ``read_committed`` (default): batches of aborted transactions
   (``aborted_transactions`` of the response) and control batches are dropped.
-* ``OFFSET_OUT_OF_RANGE``: resets per ``offset_reset_policy``.
+* ``OFFSET_OUT_OF_RANGE``: resets per ``offset_reset_policy``. ListOffsets and metadata use the
+  cluster's own connections, never a lane, so they never queue behind a long poll.
 * A record batch bigger than the partition's byte limit (a response with data and nothing
   decodable) doubles that partition's limit for the next request instead of asking again.
-* A fetch that returns nothing for a broker puts it to sleep for ``sleep_timeout``.
-* Stale leaders (``NOT_LEADER_OR_FOLLOWER`` and friends) and lost connections refresh metadata and
-  back off (capped exponential, jittered) before that broker is asked again.
 * Authentication, authorization and TLS failures (wrong SASL credentials, a refused
   certificate) are not retried silently: they become the partitions' errors, which the
   subscribers see (and the group engine retries ``subscriber_retries`` times, then stops the
   member with the error).
 
-Incremental fetch sessions (KIP-227, Fetch v7+): the first request to a broker is a full fetch
-that asks for a session; later ones send only partitions whose offset or byte limit changed,
-and list partitions that stopped fetching (unassigned, or paused by the prefetch limits) as
-forgotten. ``FETCH_SESSION_ID_NOT_FOUND`` / ``INVALID_FETCH_SESSION_EPOCH`` or a lost connection
-start a new session with a full fetch.
+Incremental fetch sessions (KIP-227, Fetch v7+), one per lane: the first request of a lane is a
+full fetch that asks for a session; later ones send only partitions whose offset or byte limit
+changed, and list as forgotten every partition of the session that is not in this request
+(unassigned, paused by the prefetch limits, sleeping, or in another lane now: the broker answers
+for every partition of a session, so a partition must be in one session at a time while it is
+being fetched). ``FETCH_SESSION_ID_NOT_FOUND`` / ``INVALID_FETCH_SESSION_EPOCH``, a lost or
+cancelled connection start a new session with a full fetch.
 """
 
 from __future__ import annotations
@@ -44,10 +72,13 @@ from typing import Any, Literal
 from kaffe import _core
 from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import STALE_METADATA_ERRORS, error_for, error_name, is_retriable
+from kaffe._net.connection import BrokerConnection
+from kaffe._net.pool import ConnectionPool
 from kaffe.errors import (
     AuthenticationError,
     AuthorizationError,
     KafkaError,
+    KafkaTimeoutError,
     ProtocolError,
     TLSError,
 )
@@ -70,6 +101,13 @@ EARLIEST = -2
 LATEST = -1
 _MAX_PARTITION_BYTES = 256 * 1024 * 1024
 _CONTROL_KEY = struct.Struct(">hh")
+_MAX_LANES = 3
+"""Fetches in flight per broker at most (each on a connection of its own)."""
+_LONG_POLL_GUESS = 0.1
+"""Seconds after which a fetch still in flight is taken for a long poll (a fetch with data to
+return comes back within milliseconds)."""
+_IDLE_CHECK = 1.0
+"""The manager looks at the partitions at least this often (seconds)."""
 _ABORT = 0
 
 ResetTo = Literal["earliest", "latest"]
@@ -81,7 +119,7 @@ class FetchSettings:
     """Fetch tuning, from Kaffe's/brod's consumer keys (times in seconds)."""
 
     max_bytes: int = 1_000_000
-    min_bytes: int = 0
+    min_bytes: int = 1
     max_wait_time: float = 10.0
     sleep_timeout: float = 1.0
     prefetch_count: int = 10
@@ -103,6 +141,29 @@ class _Session:
     parts: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
 
 
+@dataclass(eq=False)
+class _Lane:
+    """One connection to a broker carrying at most one Fetch at a time, with its own KIP-227
+    session (see the module docs)."""
+
+    node: int
+    pool: ConnectionPool
+    session: _Session = field(default_factory=_Session)
+    task: asyncio.Task[None] | None = None
+    started: float = 0.0
+    long_poll: bool = False
+    """Every partition of the fetch in flight had caught up when it was sent."""
+
+    @property
+    def busy(self) -> bool:
+        """Whether a fetch is in flight."""
+        return self.task is not None and not self.task.done()
+
+    def waiting_since(self) -> float:
+        """When the fetch in flight counts as a long poll (``time.monotonic()``)."""
+        return self.started if self.long_poll else self.started + _LONG_POLL_GUESS
+
+
 @dataclass
 class PartitionFetch:
     """Fetch state of one assigned partition (see the module docs)."""
@@ -119,6 +180,11 @@ class PartitionFetch:
     error: KafkaError | None = None
     active: bool = True
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    lane: _Lane | None = field(default=None, repr=False)
+    """The lane whose fetch in flight includes this partition (``None``: none)."""
+    not_before: float = 0.0
+    """``time.monotonic()`` before which it is not fetched (an empty-fetch sleep, a backoff)."""
+    failures: int = 0
 
     @property
     def tp(self) -> tuple[str, int]:
@@ -143,10 +209,10 @@ class Fetcher:
         self._parts: dict[tuple[str, int], PartitionFetch] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._node_busy: dict[int, asyncio.Task[None]] = {}
+        self._lanes: dict[int, list[_Lane]] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
         self._node_not_before: dict[int, float] = {}
         self._node_failures: dict[int, int] = {}
-        self._sessions: dict[int, _Session] = {}
         self._last_refresh = 0.0
         self._resetting: asyncio.Task[None] | None = None
         self._refreshing: asyncio.Task[None] | None = None
@@ -230,32 +296,17 @@ class Fetcher:
         st = self.settings
         return s.pending_count < st.prefetch_count or s.pending_bytes < st.prefetch_bytes
 
+    def sessions(self) -> list[_Session]:
+        """The KIP-227 sessions of every lane (for tests and diagnostics)."""
+        return [lane.session for lanes in self._lanes.values() for lane in lanes]
+
     async def _run(self) -> None:
         try:
             while not self._closed:
                 self._wake.clear()
-                self._schedule()
-                waits: list[asyncio.Future[Any]] = [
-                    asyncio.ensure_future(self._wake.wait()),
-                    *self._node_busy.values(),
-                ]
-                now = time.monotonic()
-                sleeps = [t - now for t in self._node_not_before.values() if t > now]
-                timeout = min(sleeps) if sleeps else self.settings.sleep_timeout
-                await asyncio.wait(
-                    waits, timeout=max(0.005, timeout), return_when=asyncio.FIRST_COMPLETED
-                )
-                waits[0].cancel()
-                for node, task in list(self._node_busy.items()):
-                    if task.done():
-                        del self._node_busy[node]
-                        if not task.cancelled() and task.exception() is not None:
-                            log.error(
-                                "fetch from broker %d failed unexpectedly",
-                                node,
-                                exc_info=task.exception(),
-                            )
-                            self._backoff_node(node)
+                delay = self._schedule()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), max(0.005, delay))
         except asyncio.CancelledError:
             raise
         except Exception:  # pragma: no cover - a bug; logged loudly, restarted
@@ -265,9 +316,13 @@ class Fetcher:
                 await asyncio.sleep(0.5)
                 self._ensure_running()
 
-    def _schedule(self) -> None:
+    def _schedule(self) -> float:
+        """Start a fetch for every broker with ready partitions and a lane for them; returns the
+        seconds until something is due (a sleep or backoff ends, a fetch counts as a long
+        poll)."""
         md = self.cluster.metadata
         now = time.monotonic()
+        due = now + _IDLE_CHECK
         need_reset = [s for s in self._parts.values() if s.active and s.position is None]
         if need_reset and (self._resetting is None or self._resetting.done()):
             self._resetting = asyncio.get_running_loop().create_task(
@@ -276,7 +331,10 @@ class Fetcher:
         by_node: dict[int, list[PartitionFetch]] = {}
         leaderless: list[str] = []
         for s in self._parts.values():
-            if not self._may_fetch(s):
+            if s.lane is not None or not self._may_fetch(s):
+                continue
+            if s.not_before > now:
+                due = min(due, s.not_before)
                 continue
             leader = md.leader_for(s.topic, s.partition) if md is not None else None
             if leader is None:
@@ -285,12 +343,65 @@ class Fetcher:
             by_node.setdefault(leader, []).append(s)
         if leaderless:
             self._refresh(leaderless)
-        for node, parts in by_node.items():
-            if node in self._node_busy or self._node_not_before.get(node, 0.0) > now:
+        for node, ready in by_node.items():
+            not_before = self._node_not_before.get(node, 0.0)
+            if not_before > now:
+                due = min(due, not_before)
                 continue
-            self._node_busy[node] = asyncio.get_running_loop().create_task(
-                self._fetch_from(node, parts), name=f"kaffe-fetch-{node}"
-            )
+            lane = self._lane_for(node, ready, now)
+            if lane is None:
+                later = [ln.waiting_since() for ln in self._lanes.get(node, ())]
+                due = min([due, *(t for t in later if t > now)])
+                continue
+            self._start(lane, ready, now)
+        return due - now
+
+    def _lane_for(self, node: int, ready: list[PartitionFetch], now: float) -> _Lane | None:
+        """A lane to fetch ``ready`` from ``node`` on now: an idle one, a new one when every
+        lane is long-polling, or (at ``_MAX_LANES``) a fresh one replacing the lane that has
+        long-polled longest, whose partitions are added to ``ready``. ``None``: wait for a lane
+        whose fetch is about to return."""
+        lanes = self._lanes.setdefault(node, [])
+        for lane in lanes:
+            if not lane.busy:
+                return lane
+        polling = [lane for lane in lanes if lane.waiting_since() <= now]
+        if len(lanes) == len(polling):
+            if len(lanes) >= _MAX_LANES:
+                # the lane out longest; one that only holds unassigned partitions first
+                victim = min(polling, key=lambda ln: (self._holds_live(ln), ln.started))
+                lanes.remove(victim)
+                self._retire(victim)
+                for s in self._parts.values():
+                    if s.lane is victim:
+                        s.lane = None
+                        if self._may_fetch(s):
+                            ready.append(s)
+                log.debug("broker %d: every lane is long-polling; reissuing one", node)
+            fresh = _Lane(node, ConnectionPool(self.cluster.pool.options))
+            lanes.append(fresh)
+            return fresh
+        return None
+
+    def _holds_live(self, lane: _Lane) -> bool:
+        return any(s.lane is lane for s in self._parts.values())
+
+    def _retire(self, lane: _Lane) -> None:
+        """Cancel ``lane``'s fetch and close its connection in the background."""
+        if lane.task is not None:
+            lane.task.cancel()
+        closing = asyncio.get_running_loop().create_task(lane.pool.close())
+        self._retiring.add(closing)
+        closing.add_done_callback(self._retiring.discard)
+
+    def _start(self, lane: _Lane, parts: list[PartitionFetch], now: float) -> None:
+        lane.started = now
+        lane.long_poll = self.settings.min_bytes > 0 and all(s.lag() == 0 for s in parts)
+        for s in parts:
+            s.lane = lane
+        lane.task = asyncio.get_running_loop().create_task(
+            self._fetch(lane, parts), name=f"kaffe-fetch-{lane.node}"
+        )
 
     def _refresh(self, topics: Iterable[str]) -> None:
         if self._refreshing is not None and not self._refreshing.done():
@@ -315,15 +426,55 @@ class Fetcher:
     def _backoff_node(self, node: int) -> None:
         failures = self._node_failures.get(node, 0) + 1
         self._node_failures[node] = failures
-        delay = min(2.0, 0.05 * 2.0 ** min(failures, 10)) * random.uniform(0.8, 1.2)
-        self._node_not_before[node] = time.monotonic() + delay
+        self._node_not_before[node] = time.monotonic() + _backoff(failures)
+
+    @staticmethod
+    def _backoff_partition(state: PartitionFetch) -> None:
+        state.failures += 1
+        state.not_before = time.monotonic() + _backoff(state.failures)
 
     # ------------------------------------------------------------------ one fetch
 
-    async def _fetch_from(self, node: int, parts: list[PartitionFetch]) -> None:
-        st = self.settings
+    async def _connect(self, lane: _Lane) -> BrokerConnection:
+        md = self.cluster.metadata
+        broker = md.broker(lane.node) if md is not None else None
+        if broker is None:
+            md = await self.cluster.refresh_metadata(timeout=10.0)
+            broker = md.broker(lane.node)
+        if broker is None:
+            raise KafkaError(f"broker {lane.node} is not in the cluster metadata", retriable=True)
         try:
-            conn = await self.cluster.connection_for_node(node, timeout=10.0)
+            return await asyncio.wait_for(
+                lane.pool.get(broker.host, broker.port, broker.node_id), 10.0
+            )
+        except TimeoutError:
+            raise KafkaTimeoutError(
+                f"connecting to broker {lane.node} at {broker.host}:{broker.port} for a fetch: "
+                "not done within 10 s"
+            ) from None
+
+    async def _fetch(self, lane: _Lane, parts: list[PartitionFetch]) -> None:
+        """One Fetch on ``lane`` for ``parts``; they are ready again when it ends."""
+        try:
+            await self._fetch_on(lane, parts)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # pragma: no cover - a bug; logged loudly, the broker backs off
+            log.exception("fetch from broker %d failed unexpectedly", lane.node)
+            lane.session = _Session()
+            self._backoff_node(lane.node)
+        finally:
+            for s in parts:
+                if s.lane is lane:
+                    s.lane = None
+            self._wake.set()
+
+    async def _fetch_on(self, lane: _Lane, parts: list[PartitionFetch]) -> None:
+        st = self.settings
+        node = lane.node
+        session = lane.session
+        try:
+            conn = await self._connect(lane)
             version = min(conn.api_version(API_FETCH), MAX_FETCH_VERSION)
             parts = [s for s in parts if s.active and s.position is not None]
             if not parts:
@@ -332,7 +483,6 @@ class Fetcher:
             wanted: dict[tuple[str, int], tuple[int, int]] = {
                 s.tp: (s.position, s.limit) for s in parts if s.position is not None
             }
-            session = self._sessions.setdefault(node, _Session())
             if version < 7:
                 session_id, epoch = 0, -1
                 send = list(wanted)
@@ -373,7 +523,7 @@ class Fetcher:
                 API_FETCH, body, version=version, timeout=st.max_wait_time + 30.0
             )
         except KafkaError as exc:
-            self._sessions.pop(node, None)
+            lane.session = _Session()
             if _is_fatal(exc):
                 # Wrong credentials or a refused certificate fail the same way again: the
                 # partitions' subscribers get the error (they retry subscriber_retries times,
@@ -390,17 +540,21 @@ class Fetcher:
             self._refresh(s.topic for s in parts)
             self._backoff_node(node)
             return
+        except asyncio.CancelledError:
+            lane.session = _Session()  # the broker may or may not have moved the epoch on
+            raise
+        self._node_failures.pop(node, None)
         top = int(resp.get("error_code", 0))
         if top:
-            self._sessions.pop(node, None)
+            lane.session = _Session()
             if top in (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH):
                 log.info(
                     "fetch session with broker %d: %s; starting a new one", node, error_name(top)
                 )
-                self._wake.set()
             else:
                 log.warning("fetch from broker %d: %s", node, error_name(top))
-                self._backoff_node(node)
+                for s in parts:
+                    self._backoff_partition(s)
             return
         if version >= 7:
             if epoch == 0:
@@ -411,8 +565,8 @@ class Fetcher:
             else:
                 session.epoch = 1 if session.epoch >= _MAX_EPOCH else session.epoch + 1
             session.parts = dict(wanted)
-        self._node_failures.pop(node, None)
-        got_any = False
+        got: set[tuple[str, int]] = set()
+        failed = False
         stale: list[str] = []
         for t in resp.get("responses") or ():
             topic = str(t["topic"])
@@ -425,17 +579,25 @@ class Fetcher:
                     continue  # unassigned or moved while the request was out
                 code = int(p["error_code"])
                 if code:
+                    failed = True
+                    got.add(state.tp)
                     self._partition_error(state, code, stale)
                     continue
                 state.high_watermark = int(p["high_watermark"])
                 if self._take_records(state, offset, p):
-                    got_any = True
+                    got.add(state.tp)
+                    state.failures = 0
         if stale:
             self.cluster.invalidate(stale)
             self._refresh(stale)
-            self._backoff_node(node)
-        elif not got_any and st.sleep_timeout > 0:
-            self._node_not_before[node] = time.monotonic() + st.sleep_timeout
+        # brod's sleep_timeout, per partition: after an empty answer (min_bytes 0), or after a
+        # long poll that came back with nothing at all (min_bytes >= 1); a partition that got
+        # nothing because another one's data ended the wait is asked again at once
+        if st.sleep_timeout > 0 and (st.min_bytes == 0 or not (got or failed)):
+            until = time.monotonic() + st.sleep_timeout
+            for state, _offset in asked.values():
+                if state.tp not in got and state.active:
+                    state.not_before = until
 
     def _partition_error(self, state: PartitionFetch, code: int, stale: list[str]) -> None:
         where = f"topic {state.topic!r} partition {state.partition}"
@@ -461,9 +623,11 @@ class Fetcher:
         elif code in STALE_METADATA_ERRORS:
             log.info("%s: %s; refreshing metadata", where, error_name(code))
             stale.append(state.topic)
+            self._backoff_partition(state)
         elif is_retriable(code):
             log.info("%s: %s; retrying", where, error_name(code))
             stale.append(state.topic)
+            self._backoff_partition(state)
         else:
             state.error = error_for(code, f"fetching {where}")
             state.ready.set()
@@ -619,7 +783,9 @@ class Fetcher:
         self._closed = True
         for key in list(self._parts):
             self.unassign(*key)
-        tasks = [self._task, self._resetting, self._refreshing, *self._node_busy.values()]
+        lanes = [lane for node_lanes in self._lanes.values() for lane in node_lanes]
+        self._lanes.clear()
+        tasks = [self._task, self._resetting, self._refreshing, *(ln.task for ln in lanes)]
         for task in tasks:
             if task is not None and not task.done():
                 task.cancel()
@@ -627,7 +793,14 @@ class Fetcher:
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
                     await asyncio.wait_for(task, 2.0)
-        self._node_busy.clear()
+        await asyncio.gather(
+            *(ln.pool.close() for ln in lanes), *self._retiring, return_exceptions=True
+        )
+
+
+def _backoff(failures: int) -> float:
+    """Seconds to wait after ``failures`` failures in a row: capped exponential, jittered."""
+    return min(2.0, 0.05 * 2.0 ** min(failures, 10)) * random.uniform(0.8, 1.2)
 
 
 def _is_fatal(exc: KafkaError) -> bool:
