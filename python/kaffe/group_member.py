@@ -98,9 +98,9 @@ CONSUMER_KEYS: KeyTable = CLIENT_KEYS.extend(
     ConfigKey(
         "offset_commit_interval_seconds", 5, number(0, inclusive=False, unit="seconds"), "> 0"
     ),
-    ConfigKey("rebalance_delay_ms", 10_000, _int(0, "milliseconds"), "ms >= 0"),
+    ConfigKey("rebalance_delay_ms", 0, _int(0, "milliseconds"), "ms >= 0"),
     ConfigKey("max_bytes", 1_000_000, _int(1, "bytes"), "bytes >= 1"),
-    ConfigKey("min_bytes", 0, _int(0, "bytes"), "bytes >= 0"),
+    ConfigKey("min_bytes", 1, _int(0, "bytes"), "bytes >= 0"),
     ConfigKey("max_wait_time", 10_000, _int(0, "milliseconds"), "ms >= 0"),
     ConfigKey("sleep_timeout", 1_000, _int(0, "milliseconds"), "ms >= 0"),
     ConfigKey("prefetch_count", 10, _int(0), "an int >= 0"),
@@ -128,7 +128,7 @@ CONSUMER_KEYS: KeyTable = CLIENT_KEYS.extend(
     ),
     ConfigKey("session_timeout_seconds", 30, number(0, inclusive=False, unit="seconds"), "> 0"),
     ConfigKey("rebalance_timeout_seconds", 30, number(0, inclusive=False, unit="seconds"), "> 0"),
-    ConfigKey("heartbeat_rate_seconds", 5, number(0, inclusive=False, unit="seconds"), "> 0"),
+    ConfigKey("heartbeat_rate_seconds", 0.5, number(0, inclusive=False, unit="seconds"), "> 0"),
     ConfigKey("max_rejoin_attempts", 5, _int(0), "an int >= 0"),
     ConfigKey("rejoin_delay_seconds", 1, number(0, unit="seconds"), ">= 0"),
     ConfigKey("offset_retention_seconds", -1, _int(-1, "seconds"), "-1 or seconds >= 0"),
@@ -138,8 +138,12 @@ CONSUMER_KEYS: KeyTable = CLIENT_KEYS.extend(
     ConfigKey("on_revoked", None, _callable_or_none, "a callable or None"),
     ConfigKey("auto_start_producers", False, boolean, "True or False"),
 )
-"""Every key a group consumer accepts: the client keys, Kaffe's consumer keys with Kaffe's
-defaults, and brod's group options with brod's defaults."""
+"""Every key a group consumer accepts: the client keys, Kaffe's consumer keys and brod's group
+options, with their defaults except where a live service is better served: ``min_bytes`` 1
+(Kaffe: 0; fetches long-poll instead of sleeping ``sleep_timeout`` after every empty answer),
+``rebalance_delay_ms`` 0 (Kaffe: 10,000) and ``heartbeat_rate_seconds`` 0.5 (brod: 5; members
+learn of a rebalance within half a second). ``docs/coming-from-kaffe.md`` lists each with the
+setting that restores Kaffe's value."""
 
 
 class _GroupConfig:

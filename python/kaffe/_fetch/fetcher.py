@@ -116,7 +116,8 @@ OffsetResetPolicy = Literal["reset_by_subscriber", "reset_to_earliest", "reset_t
 
 @dataclass(frozen=True)
 class FetchSettings:
-    """Fetch tuning, from Kaffe's/brod's consumer keys (times in seconds)."""
+    """Fetch tuning, from Kaffe's/brod's consumer keys (times in seconds). ``min_bytes`` is 1
+    (Kaffe's is 0): a fetch long-polls up to ``max_wait_time`` and returns when a record lands."""
 
     max_bytes: int = 1_000_000
     min_bytes: int = 1

@@ -8,14 +8,24 @@ Membership (eager rebalancing, as brod and Java's ``range``/``roundrobin``):
 1. FindCoordinator (cached by :class:`~kaffe._cluster.Cluster`), JoinGroup (a first join answered
    ``MEMBER_ID_REQUIRED`` is repeated with the member id the broker gave, KIP-394), SyncGroup
    (the leader computes the assignment with the agreed assignor).
-2. After ``rebalance_delay`` the assigned partitions get their committed offsets (OffsetFetch) and
-   a subscriber task each; assignments of a generation that was replaced meanwhile are dropped.
-3. Heartbeats every ``heartbeat_interval`` until the coordinator asks for a rebalance
+2. After ``rebalance_delay`` (default 0: at once; Kaffe's 10 s worked around a brod bug with
+   stale generations this engine does not have) the assigned partitions get their committed
+   offsets (OffsetFetch) and a subscriber task each; assignments of a generation that was
+   replaced meanwhile are dropped.
+3. Heartbeats every ``heartbeat_interval`` (default 0.5 s: with the classic protocol the members
+   learn of a rebalance only from Heartbeat and OffsetCommit answers, so the cadence bounds how
+   long a leaving member's partitions wait) until the coordinator asks for a rebalance
    (``REBALANCE_IN_PROGRESS``), the generation or member is unknown (``ILLEGAL_GENERATION``,
    ``UNKNOWN_MEMBER_ID``), the subscription changes, or the member stops.
+   A member that must rejoin does so at once; only a failed attempt backs off
+   (``rejoin_delay``). A stopping member commits, then sends LeaveGroup.
 4. Before rejoining, every partition is revoked: no new batches, the running ones finish (up to
    the rebalance timeout; a handler running longer is reported with ``logging.error`` and its
    result is discarded), offsets are committed, ``on_revoked`` runs.
+
+With ``cooperative-sticky`` only the partitions that move are revoked (then the member rejoins
+at once for the second round that gives them to their new owner); the partitions that stay keep
+their subscriber and their place in the fetcher all through the rebalance, so they never pause.
 
 Flow control: a partition may have a delivery gate (the asynchronous-ack consumer's
 :class:`~kaffe._group.offsets.AckTracker` with its limit). Batches are then cut to the room the
@@ -88,13 +98,13 @@ class GroupSettings:
     topics: tuple[str, ...]
     session_timeout: float = 30.0
     rebalance_timeout: float = 30.0
-    heartbeat_interval: float = 5.0
+    heartbeat_interval: float = 0.5
     max_rejoin_attempts: int = 5
     rejoin_delay: float = 1.0
     group_instance_id: str | None = None
     assignors: tuple[str, ...] = ("roundrobin",)
     offset_commit_interval: float = 5.0
-    rebalance_delay: float = 10.0
+    rebalance_delay: float = 0.0
     subscriber_retries: int = 5
     subscriber_retry_delay: float = 5.0
     client_down_retry_expire: float = 30.0
