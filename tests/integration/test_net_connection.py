@@ -231,6 +231,62 @@ def test_orderly_close_fails_requests_in_flight(
     run(main())
 
 
+def test_request_nowait_delivers_response_timeout_and_close_once(
+    kafka_broker: BrokerHandle, topic_factory: TopicFactory
+) -> None:
+    """The callback form of a request (the producer's hot path): a response, a timeout (which
+    closes the connection) and a close each reach the callback exactly once."""
+    topic = topic_factory(1)
+    host, port = _addr(kafka_broker)
+
+    async def main() -> None:
+        conn = BrokerConnection(host, port, ConnectionOptions())
+        await conn.connect()
+        topic_id = await _topic_id(conn, topic)
+        got: list[Any] = []
+        version = conn.api_version(API_METADATA)
+        assert conn.request_nowait(
+            API_METADATA, _metadata_body([topic]), got.append, version=version, timeout=10.0
+        )
+        await _wait_for(lambda: len(got) == 1, 10.0, "the Metadata response")
+        assert isinstance(got[0], dict)
+        assert got[0]["topics"][0]["name"] == topic
+
+        fetch_version = conn.api_version(API_FETCH)
+        started = time.monotonic()
+        assert conn.request_nowait(
+            API_FETCH,
+            _long_fetch(conn, topic, topic_id),
+            got.append,
+            version=fetch_version,
+            timeout=0.5,
+        )
+        await _wait_for(lambda: len(got) == 2, 10.0, "the Fetch timeout")
+        assert time.monotonic() - started < 0.5 + MARGIN
+        assert isinstance(got[1], errors.KafkaTimeoutError)
+        assert not conn.connected  # a late response would desynchronise the connection
+        assert not conn.request_nowait(
+            API_METADATA, _metadata_body(None), got.append, version=version, timeout=1.0
+        )
+
+        conn2 = BrokerConnection(host, port, ConnectionOptions())
+        await conn2.connect()
+        assert conn2.request_nowait(
+            API_FETCH,
+            _long_fetch(conn2, topic, topic_id),
+            got.append,
+            version=fetch_version,
+            timeout=30.0,
+        )
+        await conn2.close()
+        await _wait_for(lambda: len(got) == 3, 10.0, "the close to reach the callback")
+        assert isinstance(got[2], errors.ConnectionError)
+        await conn.close()
+        assert len(got) == 3  # nothing delivered twice
+
+    run(main())
+
+
 def test_produce_acks_0_returns_without_a_response(
     kafka_broker: BrokerHandle, topic_factory: TopicFactory
 ) -> None:

@@ -26,6 +26,7 @@ import logging
 import random
 import ssl
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,9 @@ _PEER_GONE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 """Builtin exceptions for a peer that reset or closed the socket."""
 _CLOSE_WAIT = 1.0
 """Seconds an orderly close waits for the transport to finish closing."""
+_WRITE_BUFFER_FAST = 1 << 20
+"""Bytes of unsent data above which :meth:`BrokerConnection.request_nowait` declines (the
+caller then awaits the socket draining through :meth:`BrokerConnection.request`)."""
 
 
 @dataclass
@@ -57,6 +61,8 @@ class _InFlight:
     future: asyncio.Future[bytes]
     api_key: int
     version: int
+    callback: Callable[[dict[str, Any] | KafkaError], None] | None = None
+    timer: asyncio.TimerHandle | None = None
 
 
 class BrokerConnection:
@@ -409,6 +415,90 @@ class BrokerConnection:
             return {}
         return self._decode(api_key, use, payload)[1]
 
+    def request_nowait(
+        self,
+        api_key: int,
+        body: dict[str, Any],
+        callback: Callable[[dict[str, Any] | KafkaError], None],
+        *,
+        version: int,
+        timeout: float,
+    ) -> bool:
+        """Write one request now, without a task or an await, and call ``callback`` (on the
+        loop) with the decoded response body or the :class:`kaffe.KafkaError` that ended it
+        (timeout, lost connection, undecodable response), exactly once.
+
+        Returns ``False`` (nothing written, ``callback`` never called) when the request cannot
+        be written at once: the connection is not ready, re-authenticating, another writer is
+        waiting for the socket to drain, or its write buffer is full; then use
+        :meth:`request`. The hot paths (Produce) use this: it saves the event-loop turns a
+        task and ``wait_for`` cost per request.
+        """
+        writer = self._writer
+        if (
+            self._state != "ready"
+            or writer is None
+            or writer.transport.is_closing()
+            or not self._sends_open.is_set()
+            or self._write_lock.locked()
+            or writer.transport.get_write_buffer_size() > _WRITE_BUFFER_FAST
+        ):
+            return False
+        expect_response = not (api_key == versions.API_PRODUCE and body.get("acks") == 0)
+        loop = asyncio.get_running_loop()
+        cid = self._next_correlation_id()
+        data = _core.encode_request(api_key, version, cid, self.options.client_id, body)
+        if expect_response:
+            entry = _InFlight(loop.create_future(), api_key, version, callback)
+            entry.timer = loop.call_later(timeout, self._expire, cid, timeout)
+            self._in_flight[cid] = entry
+            self._drained.clear()
+        writer.write(framing.frame(data))
+        if not expect_response:
+            loop.call_soon(callback, {})
+        return True
+
+    def _deliver(self, entry: _InFlight, outcome: bytes | KafkaError) -> None:
+        """Hand a callback request its decoded response or its error (never raises)."""
+        if entry.timer is not None:
+            entry.timer.cancel()
+        callback = entry.callback
+        assert callback is not None
+        entry.callback = None  # exactly once
+        result: dict[str, Any] | KafkaError
+        if isinstance(outcome, KafkaError):
+            result = outcome
+        else:
+            try:
+                result = self._decode(entry.api_key, entry.version, outcome)[1]
+            except KafkaError as exc:
+                result = exc
+        try:
+            callback(result)
+        except Exception:  # pragma: no cover - a bug in the callback: logged, not fatal
+            log.exception("response callback for broker %s failed", self._where)
+
+    def _expire(self, cid: int, timeout: float) -> None:
+        """A callback request got no response in time: it fails, and so does the connection
+        (the broker may still answer it, and responses must match requests in order)."""
+        entry = self._in_flight.get(cid)
+        if entry is None or entry.callback is None:
+            return
+        del self._in_flight[cid]
+        self._deliver(
+            entry,
+            KafkaTimeoutError(
+                f"{versions.api_name(entry.api_key)} v{entry.version} request to broker "
+                f"{self._where} got no response within {timeout:g} s"
+            ),
+        )
+        self._fail(
+            ConnectionError(
+                f"connection to broker {self._where} closed after a "
+                f"{versions.api_name(entry.api_key)} request timed out"
+            )
+        )
+
     def _closed_error_or_new(self) -> KafkaError:
         if self._closed_error is not None:
             return ConnectionError(f"not connected to broker {self._where}: {self._closed_error}")
@@ -498,7 +588,9 @@ class BrokerConnection:
                 entry = self._in_flight.pop(oldest)
                 if not self._in_flight:
                     self._drained.set()
-                if not entry.future.done():
+                if entry.callback is not None:
+                    self._deliver(entry, payload)
+                elif not entry.future.done():
                     entry.future.set_result(payload)
         except asyncio.CancelledError:
             raise
@@ -548,7 +640,9 @@ class BrokerConnection:
         self._drained.set()
         self._sends_open.set()
         for entry in in_flight:
-            if not entry.future.done():
+            if entry.callback is not None:
+                self._deliver(entry, err)
+            elif not entry.future.done():
                 entry.future.set_exception(err)
                 entry.future.exception()  # retrieved: no "never retrieved" warning if abandoned
         writer = self._writer

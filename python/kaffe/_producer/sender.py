@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any, cast
@@ -446,13 +447,35 @@ class Engine:
             self.cluster.pool.connection(broker.host, broker.port) if broker is not None else None
         )
         for group in groups:
-            if conn is not None and conn.connected:
-                coro = self._send(node, group, conn)
-            else:
-                coro = self._send(node, group, None)
-            task = asyncio.get_running_loop().create_task(coro)
+            if conn is not None and conn.connected and self._send_now(node, group, conn):
+                continue
+            task = asyncio.get_running_loop().create_task(
+                self._send(node, group, conn if conn is not None and conn.connected else None)
+            )
             self._requests.add(task)
             task.add_done_callback(self._requests.discard)
+
+    def _send_now(self, node: int, batches: list[Batch], conn: Any) -> bool:
+        """Write the Produce request at once (no task); ``False`` if the connection cannot
+        take it without waiting."""
+        try:
+            version = min(conn.api_version(API_PRODUCE), _PRODUCE_MAX_VERSION)
+        except KafkaError:
+            return False
+        return bool(
+            conn.request_nowait(
+                API_PRODUCE,
+                self._body(batches),
+                functools.partial(self._sent, node, batches),
+                version=version,
+                timeout=self._response_timeout(batches),
+            )
+        )
+
+    def _response_timeout(self, batches: list[Batch]) -> float:
+        # Never wait for a response past the batches' delivery deadline.
+        left = max(b.deadline for b in batches) - self._loop.time()
+        return max(0.1, min(self._request_timeout, left))
 
     def _body(self, batches: list[Batch]) -> dict[str, Any]:
         topics: dict[str, list[dict[str, Any]]] = {}
@@ -468,40 +491,43 @@ class Engine:
         }
 
     async def _send(self, node: int, batches: list[Batch], conn: Any) -> None:
+        outcome: dict[str, Any] | BaseException
         try:
             if conn is None:
                 conn = await self.cluster.connection_for_node(node, timeout=self._request_timeout)
             version = min(conn.api_version(API_PRODUCE), _PRODUCE_MAX_VERSION)
-            # Never wait for a response past the batches' delivery deadline.
-            left = max(b.deadline for b in batches) - asyncio.get_running_loop().time()
-            resp = await conn.request(
+            outcome = await conn.request(
                 API_PRODUCE,
                 self._body(batches),
                 version=version,
-                timeout=max(0.1, min(self._request_timeout, left)),
+                timeout=self._response_timeout(batches),
             )
         except asyncio.CancelledError:
             raise
-        except KafkaError as exc:
-            log.info("Produce request to broker %d failed: %s", node, exc)
+        except Exception as exc:
+            outcome = exc
+        self._sent(node, batches, outcome)
+
+    def _sent(
+        self, node: int, batches: list[Batch], outcome: dict[str, Any] | BaseException
+    ) -> None:
+        """A Produce request ended: the response, or the error that ended it."""
+        if isinstance(outcome, KafkaError):
+            log.info("Produce request to broker %d failed: %s", node, outcome)
             topics = {b.state.topic for b in batches}
             self.cluster.invalidate(topics)
             self._refresh_metadata(topics)
             for b in batches:
-                self._retry_or_fail(b, exc)
-            self.wake()
-            return
-        except Exception as exc:  # a bug or a value the codec refused: fail loudly
-            log.exception("Produce request to broker %d failed", node)
+                self._retry_or_fail(b, outcome)
+        elif isinstance(outcome, BaseException):  # a bug or a value the codec refused
+            log.error("Produce request to broker %d failed", node, exc_info=outcome)
             for b in batches:
-                self._finish_failed(b, KafkaError(f"producing to {b.describe()}: {exc!r}"))
-            self.wake()
-            return
-        if self.settings.required_acks == 0:
+                self._finish_failed(b, KafkaError(f"producing to {b.describe()}: {outcome!r}"))
+        elif self.settings.required_acks == 0:
             for b in batches:
                 self._complete(b, -1)
         else:
-            self._handle_response(batches, resp)
+            self._handle_response(batches, outcome)
         self.wake()
 
     def _handle_response(self, batches: list[Batch], resp: dict[str, Any]) -> None:
