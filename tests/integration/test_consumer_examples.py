@@ -319,5 +319,6 @@ def test_config_errors_name_key_value_and_allowed() -> None:
         )
     sup = kaffe.GroupMemberSupervisor.from_config({**base, "message_handler": print})
     assert sup.values["max_bytes"] == 1_000_000
-    assert sup.values["rebalance_delay_ms"] == 10_000
+    assert sup.values["rebalance_delay_ms"] == 0  # kaffe's default (Kaffe: 10_000)
+    assert sup.values["min_bytes"] == 1  # kaffe's default (Kaffe: 0)
     assert sup.list_subscribed_topics() == ["t"]
