@@ -79,8 +79,7 @@ import logging
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
-from kaffe._producer.handoff import SINGLE, Handoff, Sink
-from kaffe._producer.messages import now_ms
+from kaffe._producer.handoff import Handoff, Sink
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings
 from kaffe._sync import SyncFacade
 from kaffe.aio import producer as _aio
@@ -91,6 +90,7 @@ from kaffe.aio.producer import (
     checked_messages,
     checked_strategy,
     checked_topic,
+    fast_item,
     resolve_form,
 )
 from kaffe.errors import KafkaError, KafkaTimeoutError
@@ -98,14 +98,6 @@ from kaffe.errors import KafkaError, KafkaTimeoutError
 __all__ = ["DeliveryCallback", "ProduceResult", "Producer"]
 
 log = logging.getLogger("kaffe.producer")
-
-_PAYLOAD_TYPES = (bytes, str, type(None))
-
-
-def _bytes(value: bytes | str | None) -> bytes | None:
-    if type(value) is str:
-        return value.encode()
-    return value  # type: ignore[return-value]
 
 
 _MARGIN_S = 10.0
@@ -244,35 +236,16 @@ class Producer(SyncFacade):
         ``callback(partition, base_offset)`` (brod's ``produce_cb``) runs on a callback
         thread of the producer, never on its event loop.
         """
-        if (
-            len(args) == 3
-            and type(args[1]) in _PAYLOAD_TYPES
-            and type(args[2]) in _PAYLOAD_TYPES
-            and type(args[0]) is str
-            and args[0]
-            and self._fast is not None
-            and callback is None
-        ):
-            # The per-message hot path, (topic, key, value): no form resolution, no sink
-            # unless a future is wanted (the same checks as single_item, inlined).
-            handoff, prefix = self._fast
-            topic: str = args[0] if not prefix or args[0].startswith(prefix) else prefix + args[0]
-            if not future:
-                handoff.put(
-                    (SINGLE, topic, None, (_bytes(args[1]), _bytes(args[2]), (), now_ms()), None)
-                )
-                return None
-            fut: concurrent.futures.Future[ProduceResult] = concurrent.futures.Future()
-            handoff.put(
-                (
-                    SINGLE,
-                    topic,
-                    None,
-                    (_bytes(args[1]), _bytes(args[2]), (), now_ms()),
-                    Sink(fut),
-                )
+        fast = self._fast
+        if fast is not None and callback is None:
+            # The per-message hot path: (topic, key, value) with bytes/str/None payloads.
+            fut: concurrent.futures.Future[ProduceResult] | None = (
+                concurrent.futures.Future() if future else None
             )
-            return fut
+            item = fast_item(args, fast[1], None if fut is None else Sink(fut))
+            if item is not None:
+                fast[0].put(item)
+                return fut
         topic, partition, messages, single = resolve_form(args, self.settings.topics)
         return self._hand_over(
             topic, partition, messages, single, None, self._wrap(callback), want_future=future

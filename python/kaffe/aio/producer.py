@@ -37,6 +37,7 @@ __all__ = [
     "ProduceResult",
     "Producer",
     "call_items",
+    "fast_item",
     "list_items",
     "resolve_form",
     "single_item",
@@ -104,6 +105,35 @@ def _is_partition(value: Any) -> bool:
     if value < 0:
         raise ValueError(f"partition must be >= 0, not {value}")
     return True
+
+
+_PAYLOAD_TYPES = (bytes, str, type(None))
+
+
+def _bytes(value: bytes | str | None) -> bytes | None:
+    if type(value) is str:
+        return value.encode()
+    return value  # type: ignore[return-value]
+
+
+def fast_item(
+    args: tuple[Any, ...], prefix: str | None, sink: Sink | None
+) -> tuple[Any, ...] | None:
+    """The hand-off item of the per-message hot path, ``(topic, key, value)`` with ``bytes``,
+    ``str`` or ``None`` payloads, with no form resolution (``None``: another form; take the
+    general path). ``prefix``: Heroku's ``KAFKA_PREFIX``, if any."""
+    if (
+        len(args) != 3
+        or type(args[1]) not in _PAYLOAD_TYPES
+        or type(args[2]) not in _PAYLOAD_TYPES
+        or type(args[0]) is not str
+        or not args[0]
+    ):
+        return None
+    topic: str = args[0]
+    if prefix and not topic.startswith(prefix):
+        topic = prefix + topic
+    return (SINGLE, topic, None, (_bytes(args[1]), _bytes(args[2]), (), now_ms()), sink)
 
 
 def single_item(
@@ -340,6 +370,21 @@ class Producer:
         to be queued (back-pressure). With ``future=False`` no future is made and ``None`` is
         returned (the cheapest call): a failure is then raised by the next :meth:`flush`.
         """
+        handoff = self._handoff
+        if (
+            handoff is not None
+            and callback is None
+            and self._txn is None
+            and not self._closed
+            and len(args) == 3
+        ):
+            fut: asyncio.Future[ProduceResult] | None = (
+                handoff.loop.create_future() if future else None
+            )
+            item = fast_item(args, self.config.topic_prefix, None if fut is None else Sink(fut))
+            if item is not None:
+                await handoff.put_async(item)
+                return fut
         topic, partition, messages, single = resolve_form(args, self.settings.topics)
         return await self._queue(
             topic, partition, messages, single, None, callback, want_future=future
