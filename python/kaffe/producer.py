@@ -24,7 +24,8 @@ Partition strategies (``partition_strategy``)
 
 Configuration (Kaffe's keys and defaults; see :mod:`kaffe._producer.settings`)
     ``required_acks`` (-1), ``ack_timeout`` (1000 ms), ``partition_buffer_limit`` (512),
-    ``partition_onwire_limit`` (1), ``max_batch_size`` (1 MiB), ``max_retries`` (3),
+    ``partition_onwire_limit`` (5 with idempotence, else 1; Kaffe's is 1),
+    ``max_batch_size`` (1 MiB), ``max_retries`` (3),
     ``retry_backoff_ms`` (500), ``compression`` (``"none"``; gzip, snappy, lz4, zstd),
     ``min_compression_batch_size`` (1024), ``max_linger_ms`` (0), ``max_linger_count`` (0),
     ``enable_idempotence`` (automatic), ``transactional_id``, ``delivery_timeout_ms``, plus the

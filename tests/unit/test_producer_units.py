@@ -201,12 +201,12 @@ def test_split_keeps_order_and_limit(sizes: list[int], limit: int) -> None:
 # ------------------------------------------------------------------ configuration
 
 
-def test_defaults_are_kaffes() -> None:
+def test_defaults_are_kaffes_except_onwire() -> None:
     s = settings()
     assert s.required_acks == -1
     assert s.ack_timeout_ms == 1000
     assert s.partition_buffer_limit == 512
-    assert s.partition_onwire_limit == 1
+    assert s.partition_onwire_limit is None  # automatic: 5 with idempotence, 1 without
     assert s.max_batch_size == 1_048_576
     assert s.max_retries == 3
     assert s.retry_backoff_ms == 500

@@ -292,6 +292,8 @@ class Engine:
 
     def _in_flight_limit(self) -> int:
         limit = self.settings.partition_onwire_limit
+        if limit is None:  # automatic: as many as keep their order
+            return _MAX_IDEMPOTENT_IN_FLIGHT if self.idempotent else 1
         return min(limit, _MAX_IDEMPOTENT_IN_FLIGHT) if self.idempotent else limit
 
     def _send_ready(self, now: float) -> float | None:

@@ -1,6 +1,9 @@
 """The producer's configuration keys (Kaffe's names and defaults, brod's where Kaffe has none).
 
 ``ack_timeout`` is Kaffe's 1000 ms (brod's is 10000); ``partition_buffer_limit`` Kaffe's 512.
+``partition_onwire_limit`` defaults to ``None``: 5 batches in flight per partition with
+idempotence (which keeps them in order; Kaffe's default is 1, which makes every message produced
+while a batch is on the wire wait a full round trip), 1 without.
 Beyond Kaffe: ``enable_idempotence`` (``None`` = on when the broker supports it and
 ``required_acks`` is -1), ``transactional_id``, ``transaction_timeout_ms`` and
 ``delivery_timeout_ms`` (``None`` = derived from ``ack_timeout``, ``max_retries`` and
@@ -94,6 +97,13 @@ def parse_retries(key: str, value: Any) -> int:
     return value
 
 
+def parse_onwire(key: str, value: Any) -> int | None:
+    """``partition_onwire_limit``: ``None`` (automatic) or an int >= 1."""
+    if value is None:
+        return None
+    return int(number(1, integer=True)(key, value))
+
+
 def _any(key: str, value: Any) -> Any:
     return value
 
@@ -106,7 +116,12 @@ PRODUCER_KEYS: KeyTable = CLIENT_KEYS.extend(
     ConfigKey("required_acks", -1, one_of(-1, 0, 1), "-1 (all in-sync replicas), 0 or 1"),
     ConfigKey("ack_timeout", 1000, number(1, integer=True, unit="milliseconds"), "ms >= 1"),
     ConfigKey("partition_buffer_limit", 512, number(1, integer=True), "an int >= 1"),
-    ConfigKey("partition_onwire_limit", 1, number(1, integer=True), "an int >= 1"),
+    ConfigKey(
+        "partition_onwire_limit",
+        None,
+        parse_onwire,
+        "None (5 with idempotence, else 1) or an int >= 1",
+    ),
     ConfigKey("max_batch_size", 1_048_576, number(1024, integer=True), "bytes >= 1024"),
     ConfigKey("max_retries", 3, parse_retries, "an int >= -1"),
     ConfigKey("retry_backoff_ms", 500, number(0, integer=True, unit="milliseconds"), "ms >= 0"),
@@ -148,7 +163,7 @@ class ProducerSettings:
     required_acks: int
     ack_timeout_ms: int
     partition_buffer_limit: int
-    partition_onwire_limit: int
+    partition_onwire_limit: int | None
     max_batch_size: int
     max_retries: int
     retry_backoff_ms: int
