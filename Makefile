@@ -78,5 +78,11 @@ bench-produce: build kafka-fetch ## produce throughput against confluent-kafka, 
 bench-consume: build kafka-fetch ## consume throughput against confluent-kafka, aiokafka, kafka-python, Java
 	$(PY) benches/consume.py
 
+# BENCH_ARGS: e.g. BENCH_ARGS="--only 1,9-13,latency --repeat 1" (see benches/workloads.py --help)
+BENCH_ARGS ?=
+.PHONY: bench
+bench: build kafka-fetch ## every application workload (issues 8, 14) vs confluent-kafka, aiokafka, kafka-python; < 15 min
+	$(PY) benches/workloads.py $(BENCH_ARGS)
+
 clean: ## remove build output and the virtualenv (download caches are kept)
 	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis
