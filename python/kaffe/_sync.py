@@ -57,6 +57,10 @@ class SyncFacade:
         """The aio client's close coroutine."""
         raise NotImplementedError
 
+    def _thread_name(self) -> str:
+        """The name of the loop thread."""
+        return self._THREAD_NAME
+
     def _close_timeout(self) -> float:
         """The default ``close`` deadline in seconds."""
         return self._CLOSE_TIMEOUT_S
@@ -72,7 +76,7 @@ class SyncFacade:
     def _ensure_loop(self) -> LoopThread:
         loop = self._loop
         if loop is None or not loop.running:
-            loop = self._loop = LoopThread(name=self._THREAD_NAME)
+            loop = self._loop = LoopThread(name=self._thread_name())
             self._finalizer = weakref.finalize(self, _stop_loop, loop)
         return loop
 

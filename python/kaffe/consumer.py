@@ -28,20 +28,19 @@ from typing import Any
 
 from kaffe._group.engine import TopicPartition
 from kaffe._group.offsets import AckTracker
-from kaffe.group_member import _GroupClient
+from kaffe.aio import consumer as _aio
+from kaffe.group_member import _GroupClient, _on_loop
 from kaffe.message import Message
 
 __all__ = ["Consumer"]
 
 
-class Consumer(_GroupClient):
-    """Single-message group consumer; same keys and lifecycle as
-    :class:`kaffe.GroupMemberSupervisor` (see the module docs for the handler contract). With
-    ``async_message_ack=True`` at most :attr:`delivery_limit` (``max(1, prefetch_count)``)
-    messages per partition are outstanding (delivered, from the first unacknowledged one on)."""
+class _ThreadedConsumer(_aio.Consumer):
+    """The asyncio single-message consumer with handlers in worker threads (behind the
+    facade); acknowledgements may come from any thread."""
 
     _KIND = "Consumer"
-    _HANDLER_METHOD = "handle_message"
+    _ASYNC_HANDLERS = False
 
     def _check_mode(self) -> None:
         self._acks: dict[TopicPartition, AckTracker] = {}
@@ -104,18 +103,36 @@ class Consumer(_GroupClient):
         if acks is not None:
             acks.ack(message.offset)
 
-    def _trackers(self) -> list[tuple[TopicPartition, AckTracker]]:
-        owned = set(self.assignment())
-        with self._acks_lock:
-            return sorted((tp, a) for tp, a in self._acks.items() if tp in owned)
+
+class Consumer(_GroupClient):
+    """Single-message group consumer; same keys and lifecycle as
+    :class:`kaffe.GroupMemberSupervisor` (see the module docs for the handler contract). With
+    ``async_message_ack=True`` at most :attr:`delivery_limit` (``max(1, prefetch_count)``)
+    messages per partition are outstanding (delivered, from the first unacknowledged one on)."""
+
+    _AIO = _ThreadedConsumer
+    _aio: _ThreadedConsumer
+
+    def ack(self, message: Message) -> None:
+        """Acknowledge ``message`` (``async_message_ack=True``): it is processed. Offsets are
+        committed up to the first delivered message not yet acknowledged. Acknowledging a
+        message of a partition this member no longer owns does nothing. Any thread may call
+        it; it does not wait."""
+        self._aio.ack(message)
 
     def unacked(self) -> dict[tuple[str, int], int]:
         """Per assigned partition (``async_message_ack=True``): the outstanding messages, from
         the first one not yet acknowledged to the last one delivered. Never more than
         :attr:`delivery_limit`."""
-        return {tp: a.outstanding for tp, a in self._trackers()}
+        if not self._running_loop():
+            return {}
+        out: dict[tuple[str, int], int] = self._call(_on_loop(self._aio.unacked), 10.0)
+        return out
 
     def delivery_blocked(self) -> list[tuple[str, int]]:
         """The assigned partitions whose delivery waits for acknowledgements right now (they
         have :attr:`delivery_limit` outstanding messages)."""
-        return [tp for tp, a in self._trackers() if a.blocked]
+        if not self._running_loop():
+            return []
+        out: list[tuple[str, int]] = self._call(_on_loop(self._aio.delivery_blocked), 10.0)
+        return out

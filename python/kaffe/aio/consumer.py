@@ -23,11 +23,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from kaffe._group.engine import GroupEngine, TopicPartition
 from kaffe._group.offsets import AckTracker
-from kaffe.group_member import _GroupConfig, _topics
+from kaffe._group.settings import GroupConfig, parse_topics
 from kaffe.message import Message
 
 __all__ = ["Consumer", "GroupMemberSupervisor"]
@@ -35,10 +35,12 @@ __all__ = ["Consumer", "GroupMemberSupervisor"]
 log = logging.getLogger("kaffe.group")
 
 
-class _AioGroupClient(_GroupConfig):
-    """The asyncio lifecycle shared by both consumers."""
+class _AioGroupClient(GroupConfig):
+    """The asyncio lifecycle shared by both consumers (and by the synchronous ones, which are
+    facades over a twin with ``_ASYNC_HANDLERS = False``: handlers run in worker threads)."""
 
     _active = False
+    _ASYNC_HANDLERS: ClassVar[bool] = True
 
     async def start(self) -> Any:
         """Connect (retrying up to ``client_down_retry_expire``) and join the group in the
@@ -50,7 +52,7 @@ class _AioGroupClient(_GroupConfig):
             self.settings,
             self.fetch_settings,
             **self._engine_kwargs(),
-            asynchronous=True,
+            asynchronous=self._ASYNC_HANDLERS,
         )
         self._engine = engine
         await engine.start()
@@ -101,7 +103,10 @@ class _AioGroupClient(_GroupConfig):
 
     async def subscribe_to_topics(self, topics: Sequence[str]) -> list[str]:
         """Also consume ``topics`` (the group rebalances); returns the topics that were new."""
-        names = tuple(self.client.apply_prefix(t) for t in _topics("topics", list(topics)))
+        return self._subscribe(topics)
+
+    def _subscribe(self, topics: Sequence[str]) -> list[str]:
+        names = tuple(self.client.apply_prefix(t) for t in parse_topics("topics", list(topics)))
         new = [t for t in names if t not in self.settings.topics]
         self.settings = replace(self.settings, topics=(*self.settings.topics, *new))
         if self._engine is None or not self._active:

@@ -1,0 +1,299 @@
+"""The group consumers' configuration: Kaffe's consumer keys (:data:`CONSUMER_KEYS`), parsed and
+validated once into the engine's :class:`~kaffe._group.engine.GroupSettings` and the fetcher's
+:class:`~kaffe._fetch.fetcher.FetchSettings`, plus the handler wiring every consumer shares
+(:class:`GroupConfig`). The public consumers (:mod:`kaffe.group_member`, :mod:`kaffe.consumer`,
+:mod:`kaffe.aio.consumer`) are built on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, cast
+
+from kaffe._fetch.fetcher import FetchSettings
+from kaffe._group.assignors import ASSIGNORS
+from kaffe._group.engine import GroupEngine, GroupSettings, TopicPartition
+from kaffe._group.offsets import AckTracker
+from kaffe.config import (
+    CLIENT_KEYS,
+    ClientConfig,
+    ConfigKey,
+    KeyTable,
+    bad,
+    boolean,
+    number,
+    one_of,
+    text,
+)
+from kaffe.errors import ConfigError
+from kaffe.message import Message
+
+__all__ = ["CONSUMER_KEYS", "GroupConfig", "parse_topics"]
+
+log = logging.getLogger("kaffe.group")
+
+_REQUIRED: Any = object()
+
+
+def parse_topics(key: str, value: Any) -> tuple[str, ...]:
+    allowed = "a non-empty list of topic names (str)"
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not value:
+        raise bad(key, value, allowed)
+    for t in value:
+        if not isinstance(t, str) or not t:
+            raise bad(key, value, allowed, why=f"{t!r} is not a topic name")
+    return tuple(dict.fromkeys(value))
+
+
+def _anything(key: str, value: Any) -> Any:
+    return value
+
+
+def _callable_or_none(key: str, value: Any) -> Any:
+    if value is not None and not callable(value):
+        raise bad(key, value, "a callable taking a list of (topic, partition) pairs, or None")
+    return value
+
+
+def _assignors(key: str, value: Any) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    allowed = f"one of {sorted(ASSIGNORS)} (or 'roundrobin_v2', brod's name), or a list of them"
+    if not isinstance(names, list | tuple) or not names:
+        raise bad(key, value, allowed)
+    out: list[str] = []
+    for n in names:
+        n = "roundrobin" if n == "roundrobin_v2" else n
+        if n not in ASSIGNORS:
+            raise bad(key, value, allowed, why=f"{n!r} is not an assignor kaffe has")
+        out.append(n)
+    return tuple(dict.fromkeys(out))
+
+
+def _optional_text(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    parsed: str = text()(key, value)
+    return parsed
+
+
+def _int(minimum: int, unit: str = "") -> Callable[[str, Any], Any]:
+    return number(minimum, integer=True, unit=unit)
+
+
+CONSUMER_KEYS: KeyTable = CLIENT_KEYS.extend(
+    ConfigKey("consumer_group", _REQUIRED, text(), "a non-empty string"),
+    ConfigKey("topics", _REQUIRED, parse_topics, "a non-empty list of topic names"),
+    ConfigKey("message_handler", _REQUIRED, _anything, "an object with the handler method"),
+    ConfigKey("subscriber_name", None, _optional_text, "a non-empty string"),
+    ConfigKey("async_message_ack", False, boolean, "True or False"),
+    ConfigKey("start_with_earliest_message", False, boolean, "True or False"),
+    ConfigKey(
+        "offset_commit_interval_seconds", 5, number(0, inclusive=False, unit="seconds"), "> 0"
+    ),
+    ConfigKey("rebalance_delay_ms", 0, _int(0, "milliseconds"), "ms >= 0"),
+    ConfigKey("max_bytes", 1_000_000, _int(1, "bytes"), "bytes >= 1"),
+    ConfigKey("min_bytes", 1, _int(0, "bytes"), "bytes >= 0"),
+    ConfigKey("max_wait_time", 10_000, _int(0, "milliseconds"), "ms >= 0"),
+    ConfigKey("sleep_timeout", 1_000, _int(0, "milliseconds"), "ms >= 0"),
+    ConfigKey("prefetch_count", 10, _int(0), "an int >= 0"),
+    ConfigKey("prefetch_bytes", 102_400, _int(0, "bytes"), "bytes >= 0"),
+    ConfigKey("subscriber_retries", 5, _int(0), "an int >= 0"),
+    ConfigKey("subscriber_retry_delay_ms", 5_000, _int(0, "milliseconds"), "ms >= 0"),
+    ConfigKey("client_down_retry_expire", 30_000, _int(0, "milliseconds"), "ms >= 0"),
+    ConfigKey(
+        "offset_reset_policy",
+        "reset_by_subscriber",
+        one_of("reset_by_subscriber", "reset_to_earliest", "reset_to_latest"),
+        "'reset_by_subscriber' | 'reset_to_earliest' | 'reset_to_latest'",
+    ),
+    ConfigKey(
+        "worker_allocation_strategy",
+        "worker_per_partition",
+        one_of("worker_per_partition", "worker_per_topic_partition"),
+        "'worker_per_partition' | 'worker_per_topic_partition'",
+    ),
+    ConfigKey(
+        "isolation_level",
+        "read_committed",
+        one_of("read_committed", "read_uncommitted"),
+        "'read_committed' | 'read_uncommitted'",
+    ),
+    ConfigKey("session_timeout_seconds", 30, number(0, inclusive=False, unit="seconds"), "> 0"),
+    ConfigKey("rebalance_timeout_seconds", 30, number(0, inclusive=False, unit="seconds"), "> 0"),
+    ConfigKey("heartbeat_rate_seconds", 0.5, number(0, inclusive=False, unit="seconds"), "> 0"),
+    ConfigKey("max_rejoin_attempts", 5, _int(0), "an int >= 0"),
+    ConfigKey("rejoin_delay_seconds", 1, number(0, unit="seconds"), ">= 0"),
+    ConfigKey("offset_retention_seconds", -1, _int(-1, "seconds"), "-1 or seconds >= 0"),
+    ConfigKey("group_instance_id", None, _optional_text, "a non-empty string or None"),
+    ConfigKey("partition_assignment_strategy", ("roundrobin",), _assignors, "assignor names"),
+    ConfigKey("on_assigned", None, _callable_or_none, "a callable or None"),
+    ConfigKey("on_revoked", None, _callable_or_none, "a callable or None"),
+    ConfigKey("auto_start_producers", False, boolean, "True or False"),
+)
+"""Every key a group consumer accepts: the client keys, Kaffe's consumer keys and brod's group
+options, with their defaults except where a live service is better served: ``min_bytes`` 1
+(Kaffe: 0; fetches long-poll instead of sleeping ``sleep_timeout`` after every empty answer),
+``rebalance_delay_ms`` 0 (Kaffe: 10,000) and ``heartbeat_rate_seconds`` 0.5 (brod: 5; members
+learn of a rebalance within half a second). ``docs/coming-from-kaffe.md`` lists each with the
+setting that restores Kaffe's value."""
+
+
+class GroupConfig:
+    """Configuration and engine wiring shared by the group consumers (sync and asyncio)."""
+
+    _KIND: ClassVar[str] = "group consumer"
+    _HANDLER_METHOD: ClassVar[str] = "handle_messages"
+
+    def __init__(self, **config: Any) -> None:
+        """Take the keys of :data:`CONSUMER_KEYS` as keyword arguments."""
+        self._setup(config)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Any:
+        """Build from a mapping of the same keys as the keyword arguments."""
+        self = cls.__new__(cls)
+        self._setup(dict(config))
+        return self
+
+    def _setup(self, config: Mapping[str, Any]) -> None:
+        values = CONSUMER_KEYS.parse(config, component=self._KIND)
+        for name in ("consumer_group", "topics", "message_handler"):
+            if values[name] is None:
+                raise ConfigError(
+                    f"missing config key {name!r} for {self._KIND}; allowed: "
+                    f"{CONSUMER_KEYS[name].allowed}"
+                )
+        if values["heartbeat_rate_seconds"] >= values["session_timeout_seconds"]:
+            raise bad(
+                "heartbeat_rate_seconds",
+                values["heartbeat_rate_seconds"],
+                "less than session_timeout_seconds",
+                why=f"session_timeout_seconds is {values['session_timeout_seconds']}",
+            )
+        self.values = values
+        self.client = ClientConfig.from_parsed(values)
+        prefix = self.client.apply_prefix
+        group = prefix(values["consumer_group"])
+        topics = tuple(prefix(t) for t in values["topics"])
+        self.name = values["subscriber_name"] or values["consumer_group"]
+        self.handler = self._resolve_handler(values["message_handler"])
+        self.settings = GroupSettings(
+            group_id=group,
+            topics=topics,
+            session_timeout=float(values["session_timeout_seconds"]),
+            rebalance_timeout=float(values["rebalance_timeout_seconds"]),
+            heartbeat_interval=float(values["heartbeat_rate_seconds"]),
+            max_rejoin_attempts=int(values["max_rejoin_attempts"]),
+            rejoin_delay=float(values["rejoin_delay_seconds"]),
+            group_instance_id=values["group_instance_id"],
+            assignors=tuple(values["partition_assignment_strategy"]),
+            offset_commit_interval=float(values["offset_commit_interval_seconds"]),
+            rebalance_delay=values["rebalance_delay_ms"] / 1000.0,
+            subscriber_retries=int(values["subscriber_retries"]),
+            subscriber_retry_delay=values["subscriber_retry_delay_ms"] / 1000.0,
+            client_down_retry_expire=values["client_down_retry_expire"] / 1000.0,
+            worker_strategy=values["worker_allocation_strategy"],
+            name=self.name,
+        )
+        self.fetch_settings = FetchSettings(
+            max_bytes=int(values["max_bytes"]),
+            min_bytes=int(values["min_bytes"]),
+            max_wait_time=values["max_wait_time"] / 1000.0,
+            sleep_timeout=values["sleep_timeout"] / 1000.0,
+            prefetch_count=int(values["prefetch_count"]),
+            prefetch_bytes=int(values["prefetch_bytes"]),
+            read_committed=values["isolation_level"] == "read_committed",
+            offset_reset_policy=values["offset_reset_policy"],
+            begin="earliest" if values["start_with_earliest_message"] else "latest",
+        )
+        self._engine: GroupEngine | None = None
+        self._check_mode()
+
+    def _check_mode(self) -> None:
+        if self.values["async_message_ack"]:
+            raise bad(
+                "async_message_ack",
+                True,
+                "False for GroupMemberSupervisor (async acks are kaffe.Consumer's)",
+            )
+
+    def _resolve_handler(self, handler: Any) -> Callable[..., Any]:
+        method = getattr(handler, self._HANDLER_METHOD, None)
+        if callable(method):
+            return cast("Callable[..., Any]", method)
+        if callable(handler):
+            return cast("Callable[..., Any]", handler)
+        raise bad(
+            "message_handler",
+            handler,
+            f"an object or module with a {self._HANDLER_METHOD}() method, or a callable",
+        )
+
+    def __repr__(self) -> str:
+        """Name, group and topics."""
+        return (
+            f"<kaffe.{type(self).__name__} {self.name!r} group={self.settings.group_id!r} "
+            f"topics={list(self.settings.topics)}>"
+        )
+
+    # ------------------------------------------------------------------ engine wiring
+
+    def _engine_kwargs(self) -> dict[str, Any]:
+        handler = self.handler
+        values = self.values
+
+        def job(messages: list[Message]) -> Any:
+            return handler(messages)
+
+        def on_result(tp: TopicPartition, messages: list[Message], result: Any) -> None:
+            engine = self._engine
+            assert engine is not None
+            engine.tracker.batch_done(tp, messages[0].offset, messages[-1].offset, result)
+
+        user_assigned = values["on_assigned"] or _method(values["message_handler"], "on_assigned")
+        user_revoked = values["on_revoked"] or _method(values["message_handler"], "on_revoked")
+        return {
+            "job": job,
+            "on_result": on_result,
+            "on_assigned": user_assigned,
+            "on_revoked": user_revoked,
+            "delivery_gate": self._delivery_gate,
+        }
+
+    @property
+    def delivery_limit(self) -> int | None:
+        """With ``async_message_ack=True``: the most messages per partition that are delivered
+        and outstanding at once, ``max(1, prefetch_count)``, counted from the first message not
+        yet acknowledged to the last one delivered; ``None`` otherwise (no limit)."""
+        if not self.values["async_message_ack"]:
+            return None
+        return max(1, int(self.values["prefetch_count"]))
+
+    def _delivery_gate(self, tp: TopicPartition) -> AckTracker | None:
+        """The engine asks for ``tp``'s gate when the partition starts: the async-ack
+        consumer's tracker of that partition, limited to :attr:`delivery_limit`."""
+        limit = self.delivery_limit
+        acks: dict[TopicPartition, AckTracker] | None = getattr(self, "_acks", None)
+        if limit is None or acks is None:
+            return None
+        tracker = acks.get(tp)
+        if tracker is not None:
+            tracker.set_limit(limit)
+        return tracker
+
+    def list_subscribed_topics(self) -> list[str]:
+        """The topics this member consumes."""
+        return list(self.settings.topics)
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The error that stopped the member, if one did."""
+        return self._engine.failure if self._engine is not None else None
+
+
+def _method(obj: Any, name: str) -> Callable[..., Any] | None:
+    fn = getattr(obj, name, None)
+    return cast("Callable[..., Any]", fn) if callable(fn) else None
