@@ -79,11 +79,12 @@ def aio_future_kw() -> bool:
     return accepts_keyword(kaffe.aio.Producer.produce_async, "future")
 
 
-def kaffe_per_message(bench: Bench, topic: str, spec: Spec) -> Sample:
-    """``produce_async(topic, key, value[, future=False])`` per message, then ``flush()``."""
+def kaffe_per_message(bench: Bench, topic: str, spec: Spec, with_future: bool = False) -> Sample:
+    """``produce_async(topic, key, value[, future=False])`` per message, then ``flush()``;
+    ``with_future``: the default call, one future per message."""
     vals = payloads(spec.size)
     n = spec.messages
-    no_future = sync_future_kw()
+    no_future = sync_future_kw() and not with_future
     with kaffe_producer(bench, topic, spec) as p:
         send = p.produce_async
         budget = Budget(bench.budget_s)
@@ -124,12 +125,14 @@ def kaffe_lists(bench: Bench, topic: str, spec: Spec, per_call: int | None) -> S
         return _rate(sent, n, time.perf_counter() - t0, budget)
 
 
-def kaffe_aio_per_message(bench: Bench, topic: str, spec: Spec) -> Sample:
+def kaffe_aio_per_message(
+    bench: Bench, topic: str, spec: Spec, with_future: bool = False
+) -> Sample:
     """``await kaffe.aio.Producer.produce_async(topic, key, value[, future=False])`` per
-    message, then ``await flush()``."""
+    message, then ``await flush()``; ``with_future``: the default call, futures kept."""
     vals = payloads(spec.size)
     n = spec.messages
-    no_future = aio_future_kw()
+    no_future = aio_future_kw() and not with_future
 
     async def main() -> Sample:
         async with kaffe.aio.Producer(endpoints=bench.bootstrap, topics=[topic]) as p:
@@ -196,6 +199,28 @@ def confluent_per_message(bench: Bench, topic: str, spec: Spec) -> Sample:
     if left:
         raise RuntimeError(f"confluent-kafka: {left} messages not delivered")
     return _rate(i, n, elapsed, budget)
+
+
+def confluent_lists_flushed(bench: Bench, topic: str, spec: Spec) -> Sample:
+    """For reference beside ``produce_sync`` of lists: ``produce()`` 100 messages, then
+    ``flush()``, list after list (the same wait-for-acknowledgement pattern)."""
+    import confluent_kafka
+
+    vals = payloads(spec.size)
+    n = spec.messages
+    p = confluent_kafka.Producer(confluent_conf(bench, spec))
+    p.list_topics(topic, timeout=30)
+    produce, flush = p.produce, p.flush
+    budget = Budget(bench.budget_s)
+    t0 = time.perf_counter()
+    i = 0
+    while i < n and not budget.over():
+        for j in range(i, min(n, i + 100)):
+            produce(topic, vals[j % POOL], KEYS[j % POOL])
+        if flush(60):
+            raise RuntimeError("confluent-kafka: messages not delivered")
+        i = min(n, i + 100)
+    return _rate(i, n, time.perf_counter() - t0, budget)
 
 
 def aiokafka_per_message(bench: Bench, topic: str, spec: Spec) -> Sample:
@@ -441,10 +466,41 @@ def produce_rows(quick: bool) -> list[ProduceRow]:
             references=("issue 8 table: kaffe.aio 12k-25k msg/s, aiokafka 44k-45k msg/s",),
         ),
         _throughput_row(
+            "1b",
+            "the same as row 1 with the default call: produce_async returns a future per message",
+            Spec(8, n100),
+            {
+                "kaffe produce_async (future)": functools.partial(
+                    kaffe_per_message, with_future=True
+                ),
+                CONFLUENT: confluent_per_message,
+            },
+        ),
+        _throughput_row(
+            "2b",
+            "the same as row 2 with the default call: a future per message, all awaited",
+            Spec(8, n100),
+            {
+                "kaffe.aio produce_async (future)": functools.partial(
+                    kaffe_aio_per_message, with_future=True
+                ),
+                AIOKAFKA: aiokafka_per_message,
+            },
+            factor=3.0,
+        ),
+        _throughput_row(
             "3",
             "produce_sync of 100-message keyed lists, 16 partitions",
             Spec(16, n100),
-            {lists: functools.partial(kaffe_lists, per_call=100), CONFLUENT: confluent_per_message},
+            {
+                lists: functools.partial(kaffe_lists, per_call=100),
+                CONFLUENT: confluent_per_message,
+                "confluent-kafka 100 x produce()+flush()": confluent_lists_flushed,
+            },
+            details=(
+                "reference: confluent-kafka waiting for each list's acknowledgements as "
+                "produce_sync does (produce() x 100, then flush())",
+            ),
             references=("issue 8 table: kaffe 42k-46k msg/s, confluent-kafka 287k-429k msg/s",),
         ),
         _throughput_row(

@@ -49,12 +49,12 @@ from kafka_harness.broker import LocalBroker
 from kafka_harness.jars import fetch
 from kafka_harness.topics import TopicFactory
 
-ROW_IDS = [str(i) for i in range(1, 18)]
+ROW_IDS = ["1", "1b", "2", "2b", *(str(i) for i in range(3, 18))]
 SECTIONS = {
-    "produce": ROW_IDS[0:8],
-    "consume": ROW_IDS[8:13],
+    "produce": ROW_IDS[0:10],
+    "consume": ROW_IDS[10:15],
     "rss": ["14"],
-    "latency": ROW_IDS[14:17],
+    "latency": ROW_IDS[16:19],
 }
 
 
@@ -71,7 +71,7 @@ def selected(only: str) -> list[str]:
             picked.update(SECTIONS[token])
         elif "-" in token:
             lo, _, hi = token.partition("-")
-            picked.update(str(i) for i in range(int(lo), int(hi) + 1))
+            picked.update(r for r in ROW_IDS if int(lo) <= int(r.rstrip("b")) <= int(hi))
         elif token.endswith("*"):
             picked.update(r for r in ROW_IDS if r.startswith(token[:-1]))
         elif token in ROW_IDS:

@@ -472,10 +472,13 @@ class Handoff:
                 )
                 g[2].append(item[4])
             for partition, (records, sizes, sinks) in groups.items():
+                anyone = any(s is not None for s in sinks)
                 for fut, start, end in engine.push(topic, partition, records, sizes, True):
-                    fut.add_done_callback(
-                        functools.partial(_singles_done, self, partition, sinks[start:end])
-                    )
+                    if anyone:
+                        done = functools.partial(_singles_done, self, partition, sinks[start:end])
+                    else:  # future=False calls only: a failure goes to flush()
+                        done = functools.partial(_failure_only, self)
+                    fut.add_done_callback(done)
 
     def _choose(self, topic: str, count: int, items: list[tuple[Any, ...]]) -> list[int | None]:
         """The partition of every single-message item (``None``: failed, sink told)."""
@@ -563,6 +566,13 @@ def _group(
         g[0].append(record)
         g[1].append(size)
     return groups
+
+
+def _failure_only(handoff: Handoff, fut: asyncio.Future[int]) -> None:
+    """A chunk of calls that want no result completed: keep a failure for ``flush``."""
+    exc = _outcome(fut)
+    if exc is not None:
+        handoff.engine.note_failure(exc)
 
 
 def _singles_done(
