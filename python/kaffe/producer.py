@@ -77,9 +77,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
+from kaffe._producer.futures import DeliveryFuture
 from kaffe._producer.handoff import Handoff, Sink
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings
 from kaffe._sync import SyncFacade
@@ -129,6 +131,7 @@ class Producer(SyncFacade):
         self.config = settings.client
         self._aio = _aio.Producer._from_settings(settings)
         self._callbacks: concurrent.futures.ThreadPoolExecutor | None = None
+        self._futures = threading.Condition()  # shared by this producer's DeliveryFutures
         self._fast: tuple[Handoff, str | None] | None = None
 
     def __repr__(self) -> str:
@@ -241,7 +244,7 @@ class Producer(SyncFacade):
         if fast is not None and callback is None:
             # The per-message hot path: (topic, key, value) with bytes/str/None payloads.
             fut: concurrent.futures.Future[ProduceResult] | None = (
-                concurrent.futures.Future() if future else None
+                DeliveryFuture(self._futures) if future else None
             )
             item = fast_item(args, fast[1], None if fut is None else Sink(fut))
             if item is not None:
@@ -269,7 +272,7 @@ class Producer(SyncFacade):
         handoff = self._handoff()
         topic = self.config.apply_prefix(topic)
         fut: concurrent.futures.Future[ProduceResult] | None = (
-            concurrent.futures.Future() if want_future or raises else None
+            DeliveryFuture(self._futures) if want_future or raises else None
         )
         for item in call_items(topic, partition, messages, single, strategy, fut, callback, raises):
             handoff.put(item)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from kaffe import _core
 from kaffe._cluster.errors import UNKNOWN_TOPIC_OR_PARTITION, error_for
+from kaffe._producer.futures import DeliveryFuture, resolve_all
 from kaffe._producer.messages import RECORD_OVERHEAD, Record
 from kaffe._producer.partitioner import assign_partitions
 from kaffe._producer.settings import PartitionStrategy
@@ -588,10 +589,16 @@ def _singles_done(
                 s.fail(exc)
         return
     base = fut.result()
+    bulk: list[tuple[DeliveryFuture, Any, None]] = []
     for i, s in enumerate(sinks):
         if s is not None:
             offset = base + i if base >= 0 else -1
             if s.callback is not None:
                 s.part_done(partition, offset)
-            if s.future is not None:
+            future = s.future
+            if type(future) is DeliveryFuture:
+                bulk.append((future, [(partition, offset)], None))
+            elif future is not None:
                 s.succeed([(partition, offset)])
+    if bulk:
+        resolve_all(bulk[0][0]._condition, bulk)
