@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 
 .PHONY: help venv build lint fmt cargo-test pytest test demo kafka-fetch broker-up broker-down \
-        bench-records clean codegen codegen-check stubtest bench-produce bench-consume
+        bench-records clean codegen codegen-check stubtest bench-produce bench-consume wheel sdist test-wheel
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -55,10 +55,32 @@ codegen-check: venv ## fail if the committed protocol tables drifted from the pi
 kafka-fetch: venv ## download the pinned Kafka jars through Maven (cached in ~/.cache/kaffe)
 	$(PY) -m kafka_harness fetch
 
-pytest: build kafka-fetch ## the pytest suite; fixtures start and stop real brokers
+pytest: build kafka-fetch ## the pytest suite against the develop build (quick iteration)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint codegen-check cargo-test stubtest pytest ## everything: lint, cargo test, pytest against real brokers
+# Release artifacts (tools/wheelcheck). The wheel is abi3 (cp310-abi3) and manylinux_2_17,
+# linked by zig (pinned ziglang), so no Docker image is needed; auditwheel checks the tag.
+# WHEEL_TARGET / WHEEL_COMPAT pick another platform (DESIGN.md "Packaging, and cutting a release"
+# says which ones build here and what stops the rest): WHEEL_TARGET=aarch64-unknown-linux-gnu;
+# WHEEL_TARGET=x86_64-unknown-linux-musl WHEEL_COMPAT=musllinux_1_2;
+# WHEEL_TARGET=aarch64-apple-darwin (or x86_64-apple-darwin) WHEEL_COMPAT=pypi.
+WHEEL_TARGET ?= x86_64-unknown-linux-gnu
+WHEEL_COMPAT ?= manylinux2014
+export WHEEL_TARGET WHEEL_COMPAT
+
+wheel: venv ## release wheel in dist/ (maturin --zig, auditwheel-checked; reused while sources are unchanged)
+	$(PY) -m wheelcheck build
+
+sdist: venv ## sdist in dist/, then installed (built from source) and imported in a fresh venv
+	$(PY) -m wheelcheck sdist
+
+# `make test` runs the whole pytest suite once, against the installed wheel (test-wheel), not
+# twice (develop build and wheel): the suite is the slow part and CI has 2 cores. The develop
+# build (`build`) still serves lint/stubtest and `make pytest`/`make demo`.
+test-wheel: venv kafka-fetch ## wheel on Python 3.10-3.13 without Rust (imports, README, round trip); whole suite on the wheel
+	$(PY) -m wheelcheck test $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
+test: lint codegen-check cargo-test stubtest test-wheel ## everything: lint, cargo test, stubtest, the suite against the installed wheel
 
 demo: build kafka-fetch ## start the local broker and move real messages through kaffe
 	$(PY) examples/demo.py

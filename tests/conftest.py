@@ -54,6 +54,31 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which kaffe the session imports: the source tree's or an installed wheel's."""
+    import kaffe
+
+    return f"kaffe {kaffe.__version__} from {Path(kaffe.__file__).resolve().parent}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With ``KAFFE_EXPECT_INSTALLED=1`` (``make test-wheel``), refuse to test the source tree:
+    kaffe and its native module must come from an installed wheel, not ``python/kaffe``."""
+    if os.environ.get("KAFFE_EXPECT_INSTALLED") != "1":
+        return
+    import kaffe
+    import kaffe._core
+
+    source = Path(__file__).resolve().parents[1] / "python"
+    for module in (kaffe, kaffe._core):
+        where = Path(str(module.__file__)).resolve()
+        if source in where.parents:
+            raise pytest.UsageError(
+                f"KAFFE_EXPECT_INSTALLED=1 but {module.__name__} was imported from {where}, "
+                "the source tree; run from outside it, against the installed wheel"
+            )
+
+
 # --------------------------------------------------------------------------- brokers
 
 
