@@ -89,6 +89,7 @@ class Engine:
         self._full: set[PartitionState] = set()
         self._task: asyncio.Task[None] | None = None
         self._requests: set[asyncio.Task[None]] = set()
+        self._slow_sends: dict[int, int] = {}  # node -> requests sent by a task, not yet done
         self._metadata_task: asyncio.Task[None] | None = None
         self._pid_task: asyncio.Task[None] | None = None
         self._identity = idem.ProducerIdentity()
@@ -296,6 +297,17 @@ class Engine:
             return _MAX_IDEMPOTENT_IN_FLIGHT if self.idempotent else 1
         return min(limit, _MAX_IDEMPOTENT_IN_FLIGHT) if self.idempotent else limit
 
+    def _sequence_known(self, state: PartitionState) -> bool:
+        """Whether the partition's leader has acknowledged a batch of the current producer id
+        and epoch. Until then only one batch is in flight: a broker with no state for a
+        producer accepts *any* first sequence, so if the first batch failed (a leader not
+        ready yet) a second one in flight behind it would be written first."""
+        if not self.idempotent:
+            return True
+        acked = state.acked
+        ident = self._identity
+        return acked is not None and acked[0] == ident.producer_id and acked[1] == ident.epoch
+
     def _send_ready(self, now: float) -> float | None:
         """Send every batch that may go now; return the loop time of the next timer."""
         next_at: float | None = None
@@ -314,7 +326,7 @@ class Engine:
                     self._active.discard(state)
                     continue
                 self._expire(state, now)
-                if state.in_flight >= limit:
+                if state.in_flight >= (limit if self._sequence_known(state) else 1):
                     continue
                 leader = md.leader_for(state.topic, state.partition) if md is not None else None
                 if leader is None or md is None or md.broker(leader) is None:
@@ -449,13 +461,31 @@ class Engine:
             self.cluster.pool.connection(broker.host, broker.port) if broker is not None else None
         )
         for group in groups:
-            if conn is not None and conn.connected and self._send_now(node, group, conn):
+            # Requests to a broker must be written in the order they were cut (up to five
+            # batches of a partition are in flight, in sequence order): once one had to take
+            # the slow path (a task waiting for the connection or the socket), the next ones
+            # queue behind it until the slow ones are done.
+            if (
+                not self._slow_sends.get(node)
+                and conn is not None
+                and conn.connected
+                and self._send_now(node, group, conn)
+            ):
                 continue
+            self._slow_sends[node] = self._slow_sends.get(node, 0) + 1
             task = asyncio.get_running_loop().create_task(
                 self._send(node, group, conn if conn is not None and conn.connected else None)
             )
             self._requests.add(task)
             task.add_done_callback(self._requests.discard)
+            task.add_done_callback(functools.partial(self._slow_done, node))
+
+    def _slow_done(self, node: int, _task: asyncio.Task[None]) -> None:
+        left = self._slow_sends.get(node, 0) - 1
+        if left > 0:
+            self._slow_sends[node] = left
+        else:
+            self._slow_sends.pop(node, None)
 
     def _send_now(self, node: int, batches: list[Batch], conn: Any) -> bool:
         """Write the Produce request at once (no task); ``False`` if the connection cannot
