@@ -256,9 +256,15 @@ class Engine:
 
     async def wait_all(self, timeout: float) -> None:
         """Send everything queued now (lingering ends) and wait until every produce call made
-        so far has completed, at most ``timeout`` seconds."""
+        so far has completed, at most ``timeout`` seconds.
+
+        On return the done-callbacks of every completed part have run too (they record
+        failures for ``flush`` and transaction commits): a part that completed just before this
+        call has its callbacks queued on the loop, and one turn of the loop runs them (asyncio
+        runs callbacks in the order they were scheduled)."""
         pending = [f for f in self._outstanding if not f.done()]
         if not pending:
+            await asyncio.sleep(0)
             return
         self._flushing += 1
         self.wake()
@@ -270,6 +276,7 @@ class Engine:
             raise KafkaTimeoutError(
                 f"{len(not_done)} produce call part(s) not completed within {timeout:.1f} s"
             )
+        await asyncio.sleep(0)  # the completed parts' callbacks (see above)
 
     # ------------------------------------------------------------------ the sender task
 
