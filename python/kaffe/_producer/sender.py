@@ -86,6 +86,7 @@ class Engine:
         self._loop = asyncio.get_running_loop()
         self._waiter: asyncio.Future[None] | None = None
         self._woken = False
+        self._timer_at = 0.0  # when the sender task's timer fires next (loop time)
         self._full: set[PartitionState] = set()
         self._task: asyncio.Task[None] | None = None
         self._requests: set[asyncio.Task[None]] = set()
@@ -221,11 +222,15 @@ class Engine:
         return out
 
     def kick(self) -> None:
-        """Send what may be sent now (called after queueing, so a message is written without
-        waiting for the sender task's next turn) and let the sender task reschedule."""
-        if self._task is not None and not self._pid_stale:
-            self._send_ready(self._loop.time())
-        self.wake()
+        """Send what may be sent now (called after queueing and after each response, so a
+        message is written without waiting for the sender task's next turn); wake the sender
+        task only when its timer must move earlier (a linger or backoff ending sooner)."""
+        if self._task is None or self._pid_stale or self._flushing or self._closing:
+            self.wake()
+            return
+        next_at = self._send_ready(self._loop.time())
+        if next_at is not None and next_at < self._timer_at:
+            self.wake()
 
     def wake(self) -> None:
         """Wake the sender task."""
@@ -291,7 +296,9 @@ class Engine:
                 continue
             # A plain future and a timer: cheaper than wait_for (no task per wait).
             waiter = self._waiter = loop.create_future()
-            timer = loop.call_later(min(delay, _IDLE_TICK_S), _wake_up, waiter)
+            delay = min(delay, _IDLE_TICK_S)
+            self._timer_at = loop.time() + delay
+            timer = loop.call_later(delay, _wake_up, waiter)
             try:
                 await waiter
             finally:
@@ -567,7 +574,7 @@ class Engine:
                 self._complete(b, -1)
         else:
             self._handle_response(batches, outcome)
-        self.wake()
+        self.kick()
 
     def _handle_response(self, batches: list[Batch], resp: dict[str, Any]) -> None:
         results: dict[tuple[str, int], dict[str, Any]] = {}
