@@ -158,3 +158,37 @@ def test_future_false_failure_is_raised_by_flush(
         with pytest.raises((kaffe.MessageTooLargeError, kaffe.RecordListTooLargeError)):
             p.flush(DEADLINE_S)
         p.flush(DEADLINE_S)  # reported once
+
+
+def test_sync_call_on_the_loop_thread_refuses_to_wait_for_itself(
+    kafka_broker: BrokerHandle, topic_factory: TopicFactory
+) -> None:
+    """Calls made on the producer's own loop thread (say, from a delivery callback of the
+    asyncio layer) never deadlock: once the queue is full they raise instead of waiting."""
+    topic = topic_factory(1)
+    outcome: list[object] = []
+    done = threading.Event()
+    with kaffe.Producer(endpoints=kafka_broker.bootstrap) as p:
+        p.produce_sync(topic, "warm-up", "0")
+        loop = p._loop
+        assert loop is not None
+
+        def on_loop() -> None:
+            try:
+                for i in range(p.settings.partition_buffer_limit + 10):
+                    p.produce_async(topic, f"k{i}", "v", future=False)
+                outcome.append("no error")
+            except RuntimeError as exc:
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        loop.loop.call_soon_threadsafe(on_loop)
+        assert done.wait(DEADLINE_S), "the call on the loop thread hung"
+        p.flush(DEADLINE_S)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], RuntimeError)
+    assert "own event-loop thread" in str(outcome[0])
+    # What was queued before the refusal is delivered.
+    limit = p.settings.partition_buffer_limit
+    assert len(read_confluent(kafka_broker.bootstrap, topic, 0)) == 1 + limit

@@ -198,7 +198,7 @@ class Handoff:
         self._room = threading.Condition(threading.Lock())
         self._room_waiters = 0
         self._room_event: asyncio.Event | None = None
-        self._loop_thread: int | None = None
+        self._loop_thread: int | None = None  # the loop's thread id, learnt at the first drain
         self._counts: dict[str, int] = {}
         self._counts_md: object = None
         self._known: set[str] = set()
@@ -217,6 +217,12 @@ class Handoff:
         if self.closed:
             raise KafkaError("the producer is closed", retriable=False)
         if len(self._items) >= self.limit:
+            if threading.get_ident() == self._loop_thread:
+                raise RuntimeError(
+                    "a synchronous kaffe produce call on the producer's own event-loop thread "
+                    "found the queue full; waiting for room there would wait for itself forever. "
+                    "Use kaffe.aio inside asyncio code, or call from another thread"
+                )
             self._wait_room(time.monotonic() + self.engine.settings.delivery_timeout)
         self._items.append(item)
         if not self._kicked:
@@ -291,6 +297,7 @@ class Handoff:
     # ------------------------------------------------------------------ the drain (loop)
 
     def _kick(self) -> None:
+        self._loop_thread = threading.get_ident()
         self._kicked = False
         if self._slow is None:
             self._drain()
