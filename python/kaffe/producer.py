@@ -82,7 +82,7 @@ from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
 from kaffe._producer.futures import DeliveryFuture
-from kaffe._producer.handoff import Handoff, Sink
+from kaffe._producer.handoff import Handoff
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings
 from kaffe._sync import SyncFacade
 from kaffe.aio import producer as _aio
@@ -243,10 +243,8 @@ class Producer(SyncFacade):
         fast = self._fast
         if fast is not None and callback is None:
             # The per-message hot path: (topic, key, value) with bytes/str/None payloads.
-            fut: concurrent.futures.Future[ProduceResult] | None = (
-                DeliveryFuture(self._futures) if future else None
-            )
-            item = fast_item(args, fast[1], None if fut is None else Sink(fut))
+            fut = DeliveryFuture(self._futures) if future else None
+            item = fast_item(args, fast[1], fut)
             if item is not None:
                 fast[0].put(item)
                 return fut
@@ -271,9 +269,7 @@ class Producer(SyncFacade):
         docs); the loop is not waited for."""
         handoff = self._handoff()
         topic = self.config.apply_prefix(topic)
-        fut: concurrent.futures.Future[ProduceResult] | None = (
-            DeliveryFuture(self._futures) if want_future or raises else None
-        )
+        fut = DeliveryFuture(self._futures) if want_future or raises else None
         for item in call_items(topic, partition, messages, single, strategy, fut, callback, raises):
             handoff.put(item)
         return fut

@@ -36,7 +36,16 @@ _CANCELLED = (CANCELLED, CANCELLED_AND_NOTIFIED)
 
 
 class DeliveryFuture(concurrent.futures.Future[Any]):
-    """A ``concurrent.futures.Future`` sharing its producer's condition (see the module docs)."""
+    """A ``concurrent.futures.Future`` sharing its producer's condition (see the module docs).
+
+    It is also its own result target in the hand-off (the attributes and methods of
+    :class:`kaffe._producer.handoff.Sink`), so a call that wants only a future allocates one
+    object; its two lists (waiters, done-callbacks) are made on first use, since most futures
+    never get either (fewer objects for the cycle collector to walk).
+    """
+
+    callback = None
+    raises = False
 
     def __init__(self, condition: threading.Condition) -> None:
         """A pending future waking the waiters of ``condition``."""
@@ -45,8 +54,30 @@ class DeliveryFuture(concurrent.futures.Future[Any]):
         self._state = PENDING
         self._result = None
         self._exception = None
-        self._waiters: list[Any] = []
-        self._done_callbacks: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        # Future's own methods use these two lists; made when first asked for.
+        if name in ("_waiters", "_done_callbacks"):
+            made: list[Any] = []
+            setattr(self, name, made)
+            return made
+        raise AttributeError(name)
+
+    @property
+    def future(self) -> DeliveryFuture:
+        """The future itself (the ``Sink`` interface)."""
+        return self
+
+    def part_done(self, partition: int, offset: int) -> None:
+        """No callback (the ``Sink`` interface)."""
+
+    def succeed(self, result: Any) -> None:
+        """Resolve (a future the caller cancelled is left alone)."""
+        resolve_all(self._condition, [(self, result, None)])
+
+    def fail(self, exc: BaseException) -> None:
+        """Fail (a future the caller cancelled is left alone)."""
+        resolve_all(self._condition, [(self, None, exc)])
 
     def _wait_done(self, timeout: float | None) -> None:
         """Wait (holding the condition) until done or ``timeout``; raises on the deadline."""
@@ -93,18 +124,21 @@ def resolve_all(
         for fut, result, exc in outcomes:
             if fut._state not in _OPEN:
                 continue
+            fut._state = FINISHED
+            attrs = fut.__dict__
+            waiters = attrs.get("_waiters")
             if exc is None:
                 fut._result = result
-                fut._state = FINISHED
-                for waiter in fut._waiters:
-                    waiter.add_result(fut)
+                if waiters:
+                    for waiter in waiters:
+                        waiter.add_result(fut)
             else:
                 fut._exception = exc
-                fut._state = FINISHED
-                for waiter in fut._waiters:
-                    waiter.add_exception(fut)
-            if fut._done_callbacks:
+                if waiters:
+                    for waiter in waiters:
+                        waiter.add_exception(fut)
+            if attrs.get("_done_callbacks"):
                 done.append(fut)
         condition.notify_all()
     for fut in done:
-        fut._invoke_callbacks()  # type: ignore[attr-defined]  # Future's own, untyped
+        fut._invoke_callbacks()

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from kaffe._cluster.client import Cluster
     from kaffe._producer.sender import Engine
 
-__all__ = ["BARRIER", "LIST", "SINGLE", "Call", "Handoff", "ProduceResult", "Sink"]
+__all__ = ["BARRIER", "LIST", "SINGLE", "Call", "Handoff", "ProduceResult", "Sink", "SinkLike"]
 
 log = logging.getLogger("kaffe.producer")
 
@@ -114,13 +114,17 @@ class Sink:
                 pass
 
 
+SinkLike = Sink | DeliveryFuture
+"""A call's result target: a :class:`Sink`, or a :class:`DeliveryFuture` (its own sink)."""
+
+
 class Call:
     """A produce call of a message list: its parts (one per partition and batch-sized piece,
     possibly from several slices of a long list) complete it together, in creation order."""
 
     __slots__ = ("failed", "handoff", "pending", "results", "sealed", "sink")
 
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: SinkLike) -> None:
         """An empty call; :meth:`seal` once its last slice has been queued."""
         self.sink = sink
         self.results: list[tuple[int, int] | None] = []
@@ -401,7 +405,7 @@ class Handoff:
     def _reject(self, item: tuple[Any, ...], exc: BaseException) -> None:
         kind = item[0]
         if kind == SINGLE:
-            sink: Sink | None = item[4]
+            sink: SinkLike | None = item[4]
             if sink is None:
                 self.engine.note_failure(exc)
             else:
@@ -463,7 +467,7 @@ class Handoff:
             count = self._count(topic)
             assert count is not None
             chosen = self._choose(topic, count, items)
-            groups: dict[int, tuple[list[Record], list[int], list[Sink | None]]] = {}
+            groups: dict[int, tuple[list[Record], list[int], list[SinkLike | None]]] = {}
             for item, partition in zip(items, chosen, strict=True):
                 if partition is None:
                     continue  # failed (a bad partition or strategy result): sink told
@@ -584,7 +588,7 @@ def _failure_only(handoff: Handoff, fut: asyncio.Future[int]) -> None:
 
 
 def _singles_done(
-    handoff: Handoff, partition: int, sinks: list[Sink | None], fut: asyncio.Future[int]
+    handoff: Handoff, partition: int, sinks: list[SinkLike | None], fut: asyncio.Future[int]
 ) -> None:
     """A chunk of single-message calls completed: resolve each call's sink."""
     exc = _outcome(fut)

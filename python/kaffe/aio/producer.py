@@ -24,7 +24,8 @@ from types import TracebackType
 from typing import Any
 
 from kaffe._cluster.client import Cluster
-from kaffe._producer.handoff import LIST, SINGLE, Call, Handoff, ProduceResult, Sink
+from kaffe._producer.futures import DeliveryFuture
+from kaffe._producer.handoff import LIST, SINGLE, Call, Handoff, ProduceResult, Sink, SinkLike
 from kaffe._producer.messages import normalize, now_ms, payload
 from kaffe._producer.sender import Engine
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings, parse_strategy
@@ -117,7 +118,7 @@ def _bytes(value: bytes | str | None) -> bytes | None:
 
 
 def fast_item(
-    args: tuple[Any, ...], prefix: str | None, sink: Sink | None
+    args: tuple[Any, ...], prefix: str | None, sink: SinkLike | None
 ) -> tuple[Any, ...] | None:
     """The hand-off item of the per-message hot path, ``(topic, key, value)`` with ``bytes``,
     ``str`` or ``None`` payloads, with no form resolution (``None``: another form; take the
@@ -137,7 +138,7 @@ def fast_item(
 
 
 def single_item(
-    topic: str, partition: int | None, key: Any, value: Any, sink: Sink | None
+    topic: str, partition: int | None, key: Any, value: Any, sink: SinkLike | None
 ) -> tuple[Any, ...]:
     """The hand-off item of one ``(key, value)`` message (converted here, in the caller).
 
@@ -164,7 +165,13 @@ def call_items(
     """The hand-off items of one produce call: ``single`` (a ``(key, value)`` pair) when
     ``messages`` is ``None``, else the list's slices; ``future`` (either kind, or ``None``)
     and ``callback`` get the outcome."""
-    sink = Sink(future, callback, raises) if future is not None or callback is not None else None
+    sink: SinkLike | None
+    if callback is None and not raises and type(future) is DeliveryFuture:
+        sink = future  # its own sink: one object per call
+    elif future is not None or callback is not None:
+        sink = Sink(future, callback, raises)
+    else:
+        sink = None
     if messages is None:
         yield single_item(topic, partition, single[0], single[1], sink)
         return
