@@ -84,7 +84,7 @@ from typing import Any
 from kaffe._producer.futures import DeliveryFuture
 from kaffe._producer.handoff import Handoff
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings
-from kaffe._sync import SyncFacade
+from kaffe._sync import MARGIN_S, SyncFacade
 from kaffe.aio import producer as _aio
 from kaffe.aio.producer import (
     DeliveryCallback,
@@ -101,9 +101,6 @@ from kaffe.errors import KafkaError, KafkaTimeoutError
 __all__ = ["DeliveryCallback", "ProduceResult", "Producer"]
 
 log = logging.getLogger("kaffe.producer")
-
-
-_MARGIN_S = 10.0
 
 
 class Producer(SyncFacade):
@@ -276,7 +273,7 @@ class Producer(SyncFacade):
 
     def _wait(self, fut: concurrent.futures.Future[ProduceResult] | None) -> None:
         assert fut is not None
-        timeout = self.settings.delivery_timeout + _MARGIN_S
+        timeout = self.settings.delivery_timeout + MARGIN_S
         try:
             fut.result(timeout)
         except concurrent.futures.TimeoutError:

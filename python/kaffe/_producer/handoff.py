@@ -202,7 +202,7 @@ class Handoff:
         self._room = threading.Condition(threading.Lock())
         self._room_waiters = 0
         self._room_event: asyncio.Event | None = None
-        self._loop_thread: int | None = None  # the loop's thread id, learnt at the first drain
+        self._loop_thread = threading.get_ident()  # made on the loop (the producer's start)
         self._counts: dict[str, int] = {}
         self._counts_md: object = None
         self._known: set[str] = set()
@@ -272,10 +272,6 @@ class Handoff:
             self._kicked = True
             self.loop.call_soon(self._kick)
 
-    def pending(self) -> int:
-        """Items not yet drained."""
-        return len(self._items)
-
     async def barrier(self, timeout: float | None = None) -> None:
         """Wait until every item appended before this call is in the engine's queues."""
         fut: asyncio.Future[ProduceResult] = self.loop.create_future()
@@ -301,7 +297,6 @@ class Handoff:
     # ------------------------------------------------------------------ the drain (loop)
 
     def _kick(self) -> None:
-        self._loop_thread = threading.get_ident()
         self._kicked = False
         if self._slow is None:
             self._drain()

@@ -268,19 +268,17 @@ class Engine:
         call has its callbacks queued on the loop, and one turn of the loop runs them (asyncio
         runs callbacks in the order they were scheduled)."""
         pending = [f for f in self._outstanding if not f.done()]
-        if not pending:
-            await asyncio.sleep(0)
-            return
-        self._flushing += 1
-        self.wake()
-        try:
-            _done, not_done = await asyncio.wait(pending, timeout=timeout)
-        finally:
-            self._flushing -= 1
-        if not_done:
-            raise KafkaTimeoutError(
-                f"{len(not_done)} produce call part(s) not completed within {timeout:.1f} s"
-            )
+        if pending:
+            self._flushing += 1
+            self.wake()
+            try:
+                _done, not_done = await asyncio.wait(pending, timeout=timeout)
+            finally:
+                self._flushing -= 1
+            if not_done:
+                raise KafkaTimeoutError(
+                    f"{len(not_done)} produce call part(s) not completed within {timeout:.1f} s"
+                )
         await asyncio.sleep(0)  # the completed parts' callbacks (see above)
 
     # ------------------------------------------------------------------ the sender task
