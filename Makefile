@@ -28,10 +28,11 @@ venv: $(VENV)/.stamp ## create .venv with the pinned tools (cached by pip)
 build: venv ## build kaffe._core in release mode into .venv
 	$(VENV)/bin/maturin develop --release --quiet
 
-lint: venv ## ruff, mypy --strict, cargo fmt --check, cargo clippy -D warnings
+lint: venv ## ruff, mypy --strict, import layers (lint-imports), cargo fmt --check, cargo clippy -D warnings
 	$(VENV)/bin/ruff check python tests tools benches examples
 	$(VENV)/bin/ruff format --check python tests tools benches examples
 	$(VENV)/bin/mypy
+	PYTHONPATH=$(CURDIR)/python:$(PYTHONPATH) $(VENV)/bin/lint-imports
 	cargo fmt --all -- --check
 	PYO3_PYTHON=$(CURDIR)/$(PY) cargo clippy --workspace --all-targets --quiet -- -D warnings
 
@@ -107,4 +108,4 @@ bench: build kafka-fetch ## every application workload (issues 8, 14) vs conflue
 	$(PY) benches/workloads.py $(BENCH_ARGS)
 
 clean: ## remove build output and the virtualenv (download caches are kept)
-	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

@@ -26,8 +26,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kaffe._group.engine import TopicPartition
 from kaffe._group.offsets import AckTracker
+from kaffe._util import TopicPartition
 from kaffe.aio import consumer as _aio
 from kaffe.group_member import _GroupClient, _on_loop
 from kaffe.message import Message

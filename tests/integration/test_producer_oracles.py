@@ -22,7 +22,7 @@ import kafka
 
 from kaffe import _core
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.options import ConnectionOptions
+from kaffe.config import ConnectionOptions
 
 DEADLINE_S = 30.0
 

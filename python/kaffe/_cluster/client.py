@@ -27,7 +27,6 @@ from kaffe._cluster.errors import (
     LEADER_NOT_AVAILABLE,
     STALE_METADATA_ERRORS,
     UNKNOWN_TOPIC_OR_PARTITION,
-    Deadline,
     error_for,
     error_name,
     is_retriable,
@@ -35,6 +34,7 @@ from kaffe._cluster.errors import (
 from kaffe._cluster.metadata import BrokerInfo, ClusterMetadata, TopicInfo
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.pool import ConnectionPool
+from kaffe._util import Deadline, backoff
 from kaffe.config import ClientConfig
 from kaffe.errors import (
     AuthenticationError,
@@ -52,22 +52,12 @@ _T = TypeVar("_T")
 API_METADATA = 3
 API_FIND_COORDINATOR = 10
 
-_BACKOFF_FIRST_S = 0.05
-_BACKOFF_MAX_S = 1.0
-
 
 class CoordinatorType(enum.IntEnum):
     """FindCoordinator key types."""
 
     GROUP = 0
     TRANSACTION = 1
-
-
-def backoff(attempt: int, deadline: Deadline) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): exponential, jittered, capped, and
-    never past ``deadline``."""
-    base = min(_BACKOFF_MAX_S, _BACKOFF_FIRST_S * (2.0 ** min(attempt, 30)))
-    return min(deadline.remaining(), base * random.uniform(0.8, 1.2))
 
 
 @dataclass(frozen=True)

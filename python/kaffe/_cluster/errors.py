@@ -1,11 +1,9 @@
-"""Turning Kafka error codes from response bodies into kaffe exceptions, and deadlines."""
+"""Turning Kafka error codes from response bodies into kaffe exceptions."""
 
 from __future__ import annotations
 
-import time
-
 from kaffe._protocol_errors import ERROR_CODES
-from kaffe.errors import KafkaError, KafkaTimeoutError, error_class_for_code
+from kaffe.errors import KafkaError, error_class_for_code
 
 __all__ = [
     "COORDINATOR_LOAD_IN_PROGRESS",
@@ -15,7 +13,6 @@ __all__ = [
     "NOT_COORDINATOR",
     "NOT_LEADER_OR_FOLLOWER",
     "UNKNOWN_TOPIC_OR_PARTITION",
-    "Deadline",
     "error_for",
     "error_name",
     "is_retriable",
@@ -77,26 +74,3 @@ def error_for(code: int, context: str, message: str | None = None) -> KafkaError
     if cls is KafkaError:
         return KafkaError(text, code=code, retriable=is_retriable(code))
     return cls(text)
-
-
-class Deadline:
-    """A point in (monotonic) time by which an operation must finish."""
-
-    def __init__(self, timeout: float) -> None:
-        """Start the clock: ``timeout`` seconds from now."""
-        self.timeout = timeout
-        self.at = time.monotonic() + timeout
-
-    def remaining(self) -> float:
-        """Seconds left, ``0.0`` when expired."""
-        return max(0.0, self.at - time.monotonic())
-
-    @property
-    def expired(self) -> bool:
-        """Whether the deadline has passed."""
-        return time.monotonic() >= self.at
-
-    def timeout_error(self, what: str, last: BaseException | None = None) -> KafkaTimeoutError:
-        """The error for ``what`` not finishing in time (with the last failure, if any)."""
-        tail = f"; last error: {last}" if last is not None else ""
-        return KafkaTimeoutError(f"{what}: not done within {self.timeout:.1f} s{tail}")

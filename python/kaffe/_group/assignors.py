@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kaffe import _core
+from kaffe._core import decode_data, encode_data
 from kaffe.errors import ProtocolError
 
 __all__ = [
@@ -212,7 +212,7 @@ def encode_subscription(
         "generation_id": generation,
         "rack_id": None,
     }
-    return _VERSION.pack(_SUBSCRIPTION_VERSION) + _core.encode_data(
+    return _VERSION.pack(_SUBSCRIPTION_VERSION) + encode_data(
         "ConsumerProtocolSubscription", _SUBSCRIPTION_VERSION, body
     )
 
@@ -231,7 +231,7 @@ def decode_subscription(
 ) -> MemberSubscription:
     """Parse a member's ``ConsumerProtocolSubscription`` bytes (any version)."""
     version, body = _split("ConsumerProtocolSubscription", data, _SUBSCRIPTION_VERSION)
-    d = _core.decode_data("ConsumerProtocolSubscription", version, body)
+    d = decode_data("ConsumerProtocolSubscription", version, body)
     owned = {
         str(tp["topic"]): tuple(int(p) for p in tp["partitions"])
         for tp in d.get("owned_partitions") or ()
@@ -254,7 +254,7 @@ def encode_assignment(assignment: Mapping[str, Iterable[int]]) -> bytes:
         ],
         "user_data": None,
     }
-    return _VERSION.pack(_ASSIGNMENT_VERSION) + _core.encode_data(
+    return _VERSION.pack(_ASSIGNMENT_VERSION) + encode_data(
         "ConsumerProtocolAssignment", _ASSIGNMENT_VERSION, body
     )
 
@@ -264,7 +264,7 @@ def decode_assignment(data: bytes) -> Assignment:
     if not data:
         return {}
     version, body = _split("ConsumerProtocolAssignment", data, 3)
-    d = _core.decode_data("ConsumerProtocolAssignment", version, body)
+    d = decode_data("ConsumerProtocolAssignment", version, body)
     out: Assignment = {}
     for tp in d.get("assigned_partitions") or ():
         out.setdefault(str(tp["topic"]), []).extend(int(p) for p in tp["partitions"])

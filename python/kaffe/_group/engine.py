@@ -63,6 +63,7 @@ from kaffe._group.assignors import (
 )
 from kaffe._group.offsets import AckTracker, CommitTracker
 from kaffe._group.workers import AsyncWorkerPool, WorkerPool
+from kaffe._util import TopicPartition
 from kaffe.config import ClientConfig
 from kaffe.errors import AuthenticationError, AuthorizationError, KafkaError, TLSError
 from kaffe.message import Message
@@ -86,7 +87,6 @@ FENCED_INSTANCE_ID = 82
 UNSTABLE_OFFSET_COMMIT = 88
 _REJOIN_CODES = frozenset({ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS})
 
-TopicPartition = tuple[str, int]
 WorkerStrategy = Literal["worker_per_partition", "worker_per_topic_partition"]
 
 

@@ -13,8 +13,9 @@ from typing import Any, ClassVar, cast
 
 from kaffe._fetch.fetcher import FetchSettings
 from kaffe._group.assignors import ASSIGNORS
-from kaffe._group.engine import GroupEngine, GroupSettings, TopicPartition
+from kaffe._group.engine import GroupEngine, GroupSettings
 from kaffe._group.offsets import AckTracker
+from kaffe._util import TopicPartition
 from kaffe.config import (
     CLIENT_KEYS,
     ClientConfig,

@@ -15,7 +15,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from kaffe import _core
+from kaffe._core import api_versions_table
 
 API_PRODUCE = 0
 API_FETCH = 1
@@ -35,7 +35,7 @@ _ERROR_CODE = struct.Struct(">h")
 
 @functools.cache
 def _table() -> dict[int, tuple[str, int, int]]:
-    return dict(_core.api_versions_table())
+    return dict(api_versions_table())
 
 
 def client_ranges() -> dict[int, tuple[int, int]]:

@@ -25,9 +25,10 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar
 
-from kaffe._group.engine import GroupEngine, TopicPartition
+from kaffe._group.engine import GroupEngine
 from kaffe._group.offsets import AckTracker
 from kaffe._group.settings import GroupConfig, parse_topics
+from kaffe._util import TopicPartition
 from kaffe.message import Message
 
 __all__ = ["Consumer", "GroupMemberSupervisor"]
