@@ -26,7 +26,8 @@ Configuration (Kaffe's keys and defaults; see :mod:`kaffe._producer.settings`)
     ``required_acks`` (-1), ``ack_timeout`` (1000 ms), ``partition_buffer_limit`` (512),
     ``partition_onwire_limit`` (5 with idempotence, else 1; Kaffe's is 1),
     ``max_batch_size`` (1 MiB), ``max_retries`` (3),
-    ``retry_backoff_ms`` (500), ``compression`` (``"none"``; gzip, snappy, lz4, zstd),
+    ``retry_backoff_ms`` (500), ``compression`` (``"none"``, which ``None`` and Kaffe's
+    ``"no_compression"`` also mean; ``"gzip"``, ``"snappy"``, ``"lz4"``, ``"zstd"``),
     ``min_compression_batch_size`` (1024), ``max_linger_ms`` (0), ``max_linger_count`` (0),
     ``enable_idempotence`` (automatic), ``transactional_id``, ``delivery_timeout_ms``, plus the
     client keys (``endpoints``, ``ssl``, ``sasl``, ``heroku_kafka_env``, ``client_id``, ...).
