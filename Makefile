@@ -104,7 +104,7 @@ bench-consume: build kafka-fetch ## consume throughput against confluent-kafka, 
 # BENCH_ARGS: e.g. BENCH_ARGS="--only 1,9-13,latency --repeat 1" (see benches/workloads.py --help)
 BENCH_ARGS ?=
 .PHONY: bench
-bench: build kafka-fetch ## every application workload (issues 8, 14) vs confluent-kafka, aiokafka, kafka-python; < 15 min
+bench: build kafka-fetch ## every application workload vs confluent-kafka, aiokafka, kafka-python; < 15 min
 	$(PY) benches/workloads.py $(BENCH_ARGS)
 
 clean: ## remove build output and the virtualenv (download caches are kept)
