@@ -34,7 +34,7 @@ from kaffe._cluster.errors import (
 )
 from kaffe._cluster.metadata import BrokerInfo, ClusterMetadata, TopicInfo
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.pool import ConnectionPool
+from kaffe._net.pool import ConnectionPool, backoff_delay
 from kaffe.config import ClientConfig
 from kaffe.errors import (
     AuthenticationError,
@@ -64,10 +64,10 @@ class CoordinatorType(enum.IntEnum):
 
 
 def backoff(attempt: int, deadline: Deadline) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): exponential, jittered, capped, and
-    never past ``deadline``."""
-    base = min(_BACKOFF_MAX_S, _BACKOFF_FIRST_S * (2.0 ** min(attempt, 30)))
-    return min(deadline.remaining(), base * random.uniform(0.8, 1.2))
+    """Seconds to wait before retry ``attempt`` (0-based): exponential from 50 ms, capped at
+    1 s, jittered by +-20 % (:func:`kaffe._net.pool.backoff_delay`), and never past
+    ``deadline``."""
+    return min(deadline.remaining(), backoff_delay(attempt + 1, _BACKOFF_FIRST_S, _BACKOFF_MAX_S))
 
 
 @dataclass(frozen=True)
@@ -143,10 +143,13 @@ class Cluster:
     # ------------------------------------------------------------------ connections
 
     async def connection_for_node(
-        self, node_id: int, *, timeout: float | None = None
+        self, node_id: int, *, timeout: float | None = None, wait_backoff: bool = True
     ) -> BrokerConnection:
         """A connected connection to broker ``node_id`` (refreshing metadata once if the node is
-        not known)."""
+        not known). While the broker is in its reconnect backoff (it failed just now), waits
+        for the backoff to end within the deadline, or (``wait_backoff=False``, for callers that
+        retry anyway and may meanwhile learn of another broker to ask) raises a retriable
+        :class:`kaffe.ConnectionError` at once."""
         self._check_open()
         deadline = self._deadline(timeout)
         md = self._metadata
@@ -156,7 +159,9 @@ class Cluster:
             broker = md.broker(node_id)
         if broker is None:
             raise KafkaError(f"broker {node_id} is not in the cluster metadata", retriable=True)
-        return await self._get(broker.host, broker.port, broker.node_id, deadline)
+        return await self._get(
+            broker.host, broker.port, broker.node_id, deadline, wait_backoff=wait_backoff
+        )
 
     async def _get(
         self,

@@ -10,11 +10,18 @@ connection, so several are in flight at once; per partition at most ``partition_
 (at most 5 with idempotence, which keeps them in order; without idempotence more than 1 may
 reorder on retry, as in brod).
 
-Every chunk has a delivery deadline (loop time). A batch that fails retriably (a dropped
-connection, a timeout, ``NOT_LEADER_OR_FOLLOWER``...) refreshes metadata and is re-sent after
-``retry_backoff_ms`` while it has retries left and its deadline allows; otherwise its chunks
-fail with the error. Queued chunks whose deadline passes (no leader, broker unreachable) fail
-with :class:`kaffe.KafkaTimeoutError`.
+Every chunk has a delivery deadline (loop time, ``delivery_timeout_ms`` after the produce call).
+A batch that fails retriably (a dropped connection, a broker that cannot be reached, a request
+timeout, ``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS``...) refreshes metadata and is
+re-sent after its backoff (:meth:`~kaffe._producer.settings.ProducerSettings.retry_backoff`:
+exponential from ``retry_backoff_ms`` to ``retry_backoff_max_ms``, jittered) for as long as its
+deadline allows, so a leader election (seconds) is ridden through; ``max_retries``, when the
+user sets one, also ends it after that many retries. A batch given up on fails its chunks with
+the last error, its message saying why (the count or the deadline). Queued chunks whose deadline
+passes (no leader, broker unreachable) fail with :class:`kaffe.KafkaTimeoutError`. Metadata
+refreshes are rate-limited: one at a time, and while they keep being asked for, each waits
+longer after the previous one (exponential from 0.1 s to ``retry_backoff_max_ms``), so a long
+election costs about one Metadata request a second.
 
 ``MESSAGE_TOO_LARGE`` (as the Java client does): a batch of more than one record is cut in two
 (about half the bytes each, see :func:`kaffe._producer.accumulator.halve`) and the halves are
@@ -40,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import copy
 import functools
 import logging
 from collections.abc import Iterable
@@ -48,6 +56,7 @@ from typing import Any, cast
 from kaffe import _core
 from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import Deadline, error_for, is_retriable
+from kaffe._net.pool import backoff_delay
 from kaffe._producer import idempotence as idem
 from kaffe._producer.accumulator import (
     BATCH_OVERHEAD,
@@ -71,6 +80,7 @@ _NETWORK_SLACK_S = 5.0
 _IDLE_TICK_S = 1.0
 _MAX_IDEMPOTENT_IN_FLIGHT = 5
 _REQUEST_MAX_BYTES = 16 * 1024 * 1024
+_METADATA_BACKOFF_FIRST_S = 0.1
 MESSAGE_TOO_LARGE = 10
 
 
@@ -92,6 +102,8 @@ class Engine:
         self._requests: set[asyncio.Task[None]] = set()
         self._slow_sends: dict[int, int] = {}  # node -> requests sent by a task, not yet done
         self._metadata_task: asyncio.Task[None] | None = None
+        self._metadata_streak = 0  # refreshes asked for in a row (see _refresh_metadata)
+        self._metadata_at = float("-inf")  # when the last refresh started (loop time)
         self._pid_task: asyncio.Task[None] | None = None
         self._identity = idem.ProducerIdentity()
         self.idempotent = False
@@ -106,7 +118,7 @@ class Engine:
         self._batch_limit = s.max_batch_size - BATCH_OVERHEAD
         self._linger = s.max_linger_ms / 1000.0
         self._linger_count = s.max_linger_count
-        self._backoff = s.retry_backoff_ms / 1000.0
+        self._backoff_max = max(s.retry_backoff_ms, s.retry_backoff_max_ms) / 1000.0
         self._request_timeout = s.ack_timeout_ms / 1000.0 + _NETWORK_SLACK_S
 
     # ------------------------------------------------------------------ lifecycle
@@ -538,7 +550,12 @@ class Engine:
         outcome: dict[str, Any] | BaseException
         try:
             if conn is None:
-                conn = await self.cluster.connection_for_node(node, timeout=self._request_timeout)
+                # A leader that cannot be reached is retried after the batch's own backoff, with
+                # fresh metadata: never wait out the pool's reconnect backoff (up to 10 s) for a
+                # broker that died while a new leader is being elected.
+                conn = await self.cluster.connection_for_node(
+                    node, timeout=self._response_timeout(batches), wait_backoff=False
+                )
             version = min(conn.api_version(API_PRODUCE), _PRODUCE_MAX_VERSION)
             outcome = await conn.request(
                 API_PRODUCE,
@@ -660,17 +677,22 @@ class Engine:
         b.last_error = err
         if count:
             b.attempts += 1
-        loop = asyncio.get_running_loop()
-        retries = self.settings.max_retries
-        out_of_retries = retries >= 0 and b.attempts > retries
-        retry_at = loop.time() + (self._backoff if count else 0.0)
-        if not err.retriable or out_of_retries or retry_at >= b.deadline:
-            why = "no retries left" if out_of_retries else "delivery deadline reached"
-            if not err.retriable:
-                why = "not retriable"
+        limit = self.settings.max_retries
+        retry_at = self._loop.time() + (self.settings.retry_backoff(b.attempts) if count else 0.0)
+        why = None
+        if not err.retriable:
+            why = "not retriable"
+        elif limit is not None and b.attempts > limit:
+            why = f"gave up after {limit} retries: max_retries={limit}"
+        elif retry_at >= b.deadline:
+            why = (
+                f"gave up after {b.attempts - 1} retries: the delivery deadline "
+                f"({self.settings.delivery_timeout:.1f} s) leaves no time for another"
+            )
+        if why is not None:
             log.warning("giving up on %s (%s): %s", b.describe(), why, err)
             self._forget(b)
-            self._fail_batch(b, err)
+            self._fail_batch(b, err if not err.retriable else _explained(err, why))
             if b.base_sequence >= 0 and self.settings.transactional_id is None:
                 # Whether the broker wrote it is unknown: its sequences can be neither reused
                 # nor skipped, so later batches go under a new producer id (as for _expire).
@@ -782,23 +804,41 @@ class Engine:
     # ------------------------------------------------------------------ background refreshes
 
     def _refresh_metadata(self, topics: Iterable[str]) -> None:
+        """Refresh metadata in the background, one refresh at a time. Refreshes asked for in a
+        row (each within ``retry_backoff_max_ms`` of the previous one's end, as while a leader
+        is being elected) start ever later after the previous one: 0.1 s, 0.2 s, ... up to
+        ``retry_backoff_max_ms``, jittered; after a quiet spell the next one starts at once."""
         if self._metadata_task is not None and not self._metadata_task.done():
             return
         wanted = list(topics)
+        loop = self._loop
+        now = loop.time()
+        if now - self._metadata_at > 2 * self._backoff_max + _METADATA_BACKOFF_FIRST_S:
+            self._metadata_streak = 0
+        self._metadata_streak += 1
+        start_at = now
+        if self._metadata_streak > 1:
+            gap = backoff_delay(
+                self._metadata_streak - 1,
+                _METADATA_BACKOFF_FIRST_S,
+                max(_METADATA_BACKOFF_FIRST_S, self._backoff_max),
+            )
+            start_at = max(now, self._metadata_at + gap)
 
         async def refresh() -> None:
             try:
-                await asyncio.sleep(min(self._backoff, 0.1))
+                if start_at > loop.time():
+                    await asyncio.sleep(start_at - loop.time())
+                self._metadata_at = loop.time()
                 await self.cluster.refresh_metadata(wanted, force=True)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.info("metadata refresh for %s failed: %s", wanted, exc)
-                await asyncio.sleep(self._backoff)
             finally:
                 self.wake()
 
-        self._metadata_task = asyncio.get_running_loop().create_task(refresh())
+        self._metadata_task = loop.create_task(refresh())
 
     def _refresh_pid(self) -> None:
         """Get a new producer id once nothing is in flight under the old one."""
@@ -834,6 +874,15 @@ class Engine:
         """Forget which partitions are in the (ended) transaction."""
         for st in self._partitions.values():
             st.added_to_txn = False
+
+
+def _explained(err: KafkaError, why: str) -> KafkaError:
+    """A copy of ``err`` (same class, code and attributes) whose message ends with ``why``; the
+    original may be shared by the other batches of its request."""
+    out = copy.copy(err)
+    out.args = (f"{err} ({why})",)
+    out.__cause__ = err.__cause__
+    return out
 
 
 def _wake_up(waiter: asyncio.Future[None]) -> None:

@@ -165,6 +165,8 @@ class TransactionManager:
                     timeout=max(0.001, deadline.remaining()),
                 )
             except (ConnectionError, KafkaTimeoutError) as exc:
+                if not exc.retriable:  # TLS / authentication failures: retrying will not help
+                    raise
                 self.cluster.invalidate_coordinator(coord_key, key_type)
                 last = exc
             else:
