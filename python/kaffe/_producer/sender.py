@@ -14,8 +14,9 @@ Every chunk has a delivery deadline (loop time, ``delivery_timeout_ms`` after th
 A batch that fails retriably (a dropped connection, a broker that cannot be reached, a request
 timeout, ``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS``...) refreshes metadata and is
 re-sent after its backoff (:meth:`~kaffe._producer.settings.ProducerSettings.retry_backoff`:
-exponential from ``retry_backoff_ms`` to ``retry_backoff_max_ms``, jittered) for as long as its
-deadline allows, so a leader election (seconds) is ridden through; ``max_retries``, when the
+exponential from ``retry_backoff_ms`` to ``retry_backoff_max_ms``, jittered), or as soon as
+metadata names a leader other than the broker that failed it, for as long as its deadline
+allows, so a leader election (seconds) is ridden through; ``max_retries``, when the
 user sets one, also ends it after that many retries. A batch given up on fails its chunks with
 the last error, its message saying why (the count or the deadline). Queued chunks whose deadline
 passes (no leader, broker unreachable) fail with :class:`kaffe.KafkaTimeoutError`. Metadata
@@ -366,7 +367,9 @@ class Engine:
                     if state.in_flight > 0:
                         continue  # re-sent batches go alone, in sequence order
                     first = state.retries[0]
-                    if first.retry_at > now:
+                    # The backoff is for the broker that failed it: once metadata names another
+                    # leader (an election is over), re-send at once.
+                    if first.retry_at > now and first.node == leader:
                         next_at = (
                             first.retry_at if next_at is None else min(next_at, first.retry_at)
                         )
@@ -383,6 +386,7 @@ class Engine:
                 if batch is None:
                     continue
                 state.in_flight += 1
+                batch.node = leader
                 by_node.setdefault(leader, []).append(batch)
             if not by_node:
                 break
@@ -830,6 +834,7 @@ class Engine:
                 if start_at > loop.time():
                     await asyncio.sleep(start_at - loop.time())
                 self._metadata_at = loop.time()
+                log.debug("metadata refresh %d in a row for %s", self._metadata_streak, wanted)
                 await self.cluster.refresh_metadata(wanted, force=True)
             except asyncio.CancelledError:
                 raise
