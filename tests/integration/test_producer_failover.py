@@ -209,6 +209,7 @@ def test_user_set_max_retries_zero_still_gives_up_at_once(kafka_cluster: LocalCl
         assert "max_retries=0" in str(info.value)
         assert elapsed < 60.0  # the deadline (120 s) would have raised KafkaTimeoutError
         # no count: the deadline ends it, after retries
+        started = time.monotonic()
         with (
             kaffe.Producer(endpoints=kafka_cluster.bootstrap, delivery_timeout_ms=3000) as p,
             pytest.raises(kaffe.KafkaError) as info,
@@ -216,6 +217,10 @@ def test_user_set_max_retries_zero_still_gives_up_at_once(kafka_cluster: LocalCl
             p.produce_sync(topic, 0, [("k", "v")])
         assert "NOT_ENOUGH_REPLICAS" in str(info.value)
         assert "deadline" in str(info.value)
+        print(
+            f"\nmax_retries=0: gave up after {elapsed:.2f} s; no count, a 3 s deadline: "
+            f"{time.monotonic() - started:.2f} s ({info.value})"
+        )
     finally:
         for node in (1, 2, 3):
             if not kafka_cluster.node(node).running():
