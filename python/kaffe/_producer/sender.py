@@ -694,9 +694,10 @@ class Engine:
                 f"({self.settings.delivery_timeout:.1f} s) leaves no time for another"
             )
         if why is not None:
-            log.warning("giving up on %s (%s): %s", b.describe(), why, err)
+            failed = _explained(err, why) if err.retriable else err
+            log.warning("giving up on %s: %s", b.describe(), _explained(err, why))
             self._forget(b)
-            self._fail_batch(b, err if not err.retriable else _explained(err, why))
+            self._fail_batch(b, failed)
             if b.base_sequence >= 0 and self.settings.transactional_id is None:
                 # Whether the broker wrote it is unknown: its sequences can be neither reused
                 # nor skipped, so later batches go under a new producer id (as for _expire).
@@ -809,9 +810,10 @@ class Engine:
 
     def _refresh_metadata(self, topics: Iterable[str]) -> None:
         """Refresh metadata in the background, one refresh at a time. Refreshes asked for in a
-        row (each within ``retry_backoff_max_ms`` of the previous one's end, as while a leader
-        is being elected) start ever later after the previous one: 0.1 s, 0.2 s, ... up to
-        ``retry_backoff_max_ms``, jittered; after a quiet spell the next one starts at once."""
+        row (each within about twice ``retry_backoff_max_ms`` of the previous one's start, as
+        while a leader is being elected) start ever later after the previous one: 0.1 s,
+        0.2 s, ... up to ``retry_backoff_max_ms``, jittered; after a quiet spell the next one
+        starts at once."""
         if self._metadata_task is not None and not self._metadata_task.done():
             return
         wanted = list(topics)
