@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,15 +11,6 @@ import kaffe
 from kaffe._loop import LoopClosedError, LoopThread
 
 WAIT_S = 10.0
-
-
-@pytest.fixture
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    try:
-        yield thread
-    finally:
-        thread.stop()
 
 
 def test_run_returns_the_result_and_runs_on_the_loop_thread(loop: LoopThread) -> None:

@@ -1,0 +1,75 @@
+"""The soak run's PNG: RSS, open FDs, threads and asyncio tasks of every client process over
+time, the warm-up shaded and each injected fault marked. Needs matplotlib (pinned in
+requirements-dev.txt), imported only when a plot is drawn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from soak.summary import METRICS, group_by_process
+
+__all__ = ["plot"]
+
+_TITLES = {
+    "rss_bytes": "RSS (MiB)",
+    "fds": "open file descriptors",
+    "threads": "threads",
+    "asyncio_tasks": "asyncio tasks",
+}
+_SCALE = {"rss_bytes": 1 / (1024 * 1024)}
+
+
+def plot(
+    samples: Iterable[Mapping[str, Any]],
+    out: Path,
+    *,
+    start: float,
+    warmup_s: float,
+    faults: Sequence[tuple[float, str]] = (),
+    title: str = "kaffe soak",
+) -> None:
+    """Draw the four metrics of every ``(role, pid)`` against minutes since ``start`` into the
+    PNG ``out``; shade the warm-up and mark each ``(t, kind)`` of ``faults`` with a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    from matplotlib.lines import Line2D
+
+    groups = group_by_process(samples)
+    fig, axes = pyplot.subplots(len(METRICS), 1, sharex=True, figsize=(11, 11), squeeze=False)
+    try:
+        kinds = sorted({kind for _, kind in faults})
+        colours = {kind: pyplot.get_cmap("tab10")(i % 10) for i, kind in enumerate(kinds)}
+        for row, name in enumerate(METRICS):
+            ax = axes[row][0]
+            scale = _SCALE.get(name, 1.0)
+            for (role, pid), rows in groups.items():
+                points = [
+                    ((float(r["t"]) - start) / 60, float(r[name]) * scale)
+                    for r in rows
+                    if r.get(name) is not None
+                ]
+                if points:
+                    xs, ys = zip(*points, strict=True)
+                    ax.plot(xs, ys, label=f"{role} ({pid})", linewidth=1.2)
+            ax.axvspan(0, warmup_s / 60, color="0.92", zorder=0)
+            for t, kind in faults:
+                ax.axvline((t - start) / 60, color=colours[kind], linewidth=0.6, alpha=0.6)
+            ax.set_ylabel(_TITLES[name])
+            ax.grid(True, alpha=0.3)
+        axes[0][0].legend(loc="upper left", fontsize="small", ncol=2)
+        if kinds:
+            handles = [Line2D([], [], color=colours[k], label=k) for k in kinds]
+            axes[-1][0].legend(
+                handles=handles, loc="upper left", fontsize="small", ncol=3, title="faults"
+            )
+        axes[-1][0].set_xlabel("minutes since start (grey: warm-up)")
+        fig.suptitle(title)
+        fig.tight_layout()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=100)
+    finally:
+        pyplot.close(fig)
