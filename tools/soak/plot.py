@@ -37,12 +37,13 @@ def plot(
     matplotlib.use("Agg")
     from matplotlib import pyplot
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     groups = group_by_process(samples)
-    fig, axes = pyplot.subplots(len(METRICS), 1, sharex=True, figsize=(11, 11), squeeze=False)
+    fig, axes = pyplot.subplots(len(METRICS), 1, sharex=True, figsize=(13, 11), squeeze=False)
     try:
         kinds = sorted({kind for _, kind in faults})
-        colours = {kind: pyplot.get_cmap("tab10")(i % 10) for i, kind in enumerate(kinds)}
+        colours = {kind: pyplot.get_cmap("Dark2")(i % 8) for i, kind in enumerate(kinds)}
         for row, name in enumerate(METRICS):
             ax = axes[row][0]
             scale = _SCALE.get(name, 1.0)
@@ -57,15 +58,16 @@ def plot(
                     ax.plot(xs, ys, label=f"{role} ({pid})", linewidth=1.2)
             ax.axvspan(0, warmup_s / 60, color="0.92", zorder=0)
             for t, kind in faults:
-                ax.axvline((t - start) / 60, color=colours[kind], linewidth=0.6, alpha=0.6)
+                ax.axvline((t - start) / 60, color=colours[kind], linewidth=0.8, linestyle="--")
             ax.set_ylabel(_TITLES[name])
+            if name not in _SCALE:
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(True, alpha=0.3)
-        axes[0][0].legend(loc="upper left", fontsize="small", ncol=2)
+        outside: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1)}
+        axes[0][0].legend(fontsize="small", title="process (pid)", **outside)
         if kinds:
-            handles = [Line2D([], [], color=colours[k], label=k) for k in kinds]
-            axes[-1][0].legend(
-                handles=handles, loc="upper left", fontsize="small", ncol=3, title="faults"
-            )
+            handles = [Line2D([], [], color=colours[k], linestyle="--", label=k) for k in kinds]
+            axes[-1][0].legend(handles=handles, fontsize="small", title="faults", **outside)
         axes[-1][0].set_xlabel("minutes since start (grey: warm-up)")
         fig.suptitle(title)
         fig.tight_layout()
