@@ -74,7 +74,7 @@ def plan(
     if gap_s[0] > gap_s[1] or hold_s[0] > hold_s[1] or min(*gap_s, *hold_s) < 0:
         raise ValueError(f"bad ranges: gap_s={gap_s!r} hold_s={hold_s!r}")
     rng = random.Random(seed)
-    faults = []
+    faults: list[PlannedFault] = []
     at = quiet_start_s
     while True:
         kind = rng.choice(kinds)
