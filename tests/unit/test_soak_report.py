@@ -42,10 +42,12 @@ def test_report_writes_merged_samples_summary_and_plot(tmp_path: Path) -> None:
         tmp_path,
         files,
         start=T0,
+        end=T0 + 200,
         warmup_s=120,
         faults=faults,
         counts=counts,
         meta={"seed": 9, "duration": "4m"},
+        problems=["hang: producer"],
     )
     merged = [json.loads(x) for x in report.samples.read_text(encoding="utf-8").splitlines()]
     assert len(merged) == 2 * (4 * 6 + 1)
@@ -55,6 +57,9 @@ def test_report_writes_merged_samples_summary_and_plot(tmp_path: Path) -> None:
     assert "- faults injected: kill 2, pause 1" in text
     assert "- faults that failed: 1" in text
     assert "| member-1 | RSS (MiB) |" in text
+    assert "| member-1 | FDs | 10 | 10 | 10 | 10 | 10 |" in text  # after close: samples > end
+    assert "- hang: producer" in text
+    assert document_problems(report.summary_json) == ["hang: producer"]
     document = json.loads(report.summary_json.read_text(encoding="utf-8"))
     assert document["meta"]["seed"] == 9
     assert document["checker"] == counts
@@ -71,9 +76,21 @@ def test_without_matplotlib_the_summary_is_written_all_the_same(
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
     files = _write_samples(tmp_path)
     report = write_report(
-        tmp_path, files, start=T0, warmup_s=60, faults=[], counts=None, meta={"seed": 1}
+        tmp_path,
+        files,
+        start=T0,
+        end=T0 + 240,
+        warmup_s=60,
+        faults=[],
+        counts=None,
+        meta={"seed": 1},
     )
     assert report.plot is None
     assert not (tmp_path / "plot.png").exists()
     assert "(the checker did not run)" in report.summary_md.read_text(encoding="utf-8")
     assert "- faults injected: none" in report.text
+
+
+def document_problems(path: Path) -> list[str]:
+    problems: list[str] = json.loads(path.read_text(encoding="utf-8"))["problems"]
+    return problems

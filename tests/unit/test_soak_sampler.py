@@ -22,6 +22,7 @@ from soak.sampler import (
     count_tasks,
     count_threads,
     rss_bytes,
+    sampler_from_env,
 )
 
 WAIT_S = 10.0
@@ -120,12 +121,15 @@ class _Idle(SyncFacade):
 
 def test_client_loops_follow_the_clients_loop_threads() -> None:
     a, b = _Idle(), _Idle()
-    loops = client_loops(a, b)
+    clients: list[SyncFacade] = [a]
+    loops = client_loops(clients)
     assert list(loops()) == []
     a.start()
     try:
         assert a._loop is not None
         assert list(loops()) == [a._loop.loop]
+        clients.append(b)
+        assert list(loops()) == [a._loop.loop]  # b not started yet
         b.start()
         try:
             assert b._loop is not None
@@ -187,3 +191,19 @@ def test_sampler_without_loops_reports_no_tasks(tmp_path: Path) -> None:
 def test_bad_timing_is_rejected(tmp_path: Path, interval: float, task_timeout: float) -> None:
     with pytest.raises(ValueError, match="must be > 0"):
         ProcessSampler(tmp_path / "x", "r", interval=interval, task_timeout=task_timeout)
+
+
+def test_sampler_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFFE_SOAK_SAMPLES", raising=False)
+    assert sampler_from_env("producer", list) is None
+    monkeypatch.setenv("KAFFE_SOAK_SAMPLES", str(tmp_path / "samples"))
+    monkeypatch.setenv("KAFFE_SOAK_INTERVAL", "0.5")
+    sampler = sampler_from_env("member-2", list)
+    assert sampler is not None
+    try:
+        assert sampler.interval == 0.5
+        assert sampler.task_timeout == 0.25
+    finally:
+        sampler.stop()
+    lines = (tmp_path / "samples" / "member-2.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["role"] for line in lines] == ["member-2", "member-2"]

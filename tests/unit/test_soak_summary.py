@@ -85,6 +85,22 @@ def test_metric_summary_values_and_gaps() -> None:
     assert math.isclose(m.slope_per_hour, 1.0 / 10 * 3600)
 
 
+def test_points_after_the_end_give_only_the_value_after_close() -> None:
+    series: list[tuple[float, float | None]] = [
+        (T0, 1.0),
+        (T0 + 10, 2.0),
+        (T0 + 20, 3.0),
+        (T0 + 30, 50.0),  # drain, after the end
+        (T0 + 40, 0.5),  # the clients closed
+        (T0 + 50, None),
+    ]
+    m = summarize_metric(series, warmup_end=T0, end=T0 + 20)
+    assert (m.start, m.after_warmup, m.end, m.max, m.after_close) == (1.0, 1.0, 3.0, 3.0, 0.5)
+    assert m.slope_per_hour is not None
+    assert math.isclose(m.slope_per_hour, 0.1 * 3600)
+    assert summarize_metric(series[:3], warmup_end=T0, end=T0 + 20).after_close is None
+
+
 def test_metric_summary_of_nothing() -> None:
     m = summarize_metric([(T0, None)], warmup_end=T0)
     assert (m.start, m.after_warmup, m.end, m.max, m.slope_per_hour) == (None,) * 5
@@ -132,12 +148,15 @@ def test_render_has_every_process_metric_and_count() -> None:
     assert "after warm-up (10 min)" in text
     rows = [line for line in text.splitlines() if line.startswith("| producer |")]
     assert len(rows) == len(METRICS) + 1  # a row per metric, one trend row
-    assert "| producer | RSS (MiB) | 50.0 | 72.0 | 74.0 | 74.0 |" in text
+    assert "| producer | RSS (MiB) | 50.0 | 72.0 | 74.0 | 74.0 | - |" in text
     assert "| producer | 121 | +12.00 | +0.00 | +0.00 | +0.00 |" in text
     count_rows = [line for line in text.splitlines() if line.startswith("| ") and "|" in line]
     order = [r.split("|")[1].strip() for r in count_rows[-5:]]
     assert order == ["produced", "acknowledged", "lost", "duplicated", "handled"]
-    assert "(the checker did not run)" in render(summaries, None, meta={}, warmup_s=600)
+    assert "Problems" not in text
+    bare = render(summaries, None, meta={}, warmup_s=600, problems=["hang: member-1"])
+    assert "(the checker did not run)" in bare
+    assert bare.endswith("## Problems\n\n- hang: member-1\n")
     as_json = json.loads(json.dumps(to_json(summaries, counts, meta={"seed": 42})))
     assert as_json["checker"]["produced"] == 100
     assert as_json["processes"][0]["metrics"]["fds"]["start"] == 10

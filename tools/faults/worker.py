@@ -33,11 +33,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
 import kaffe
+from soak.sampler import client_loops, sampler_from_env
 
 log = logging.getLogger("kaffe.faults.worker")
+
+_CLIENTS: list[Any] = []
+"""The kaffe clients of this process, for the soak run's sampler (:mod:`soak.sampler`)."""
 
 HANG_MARGIN_S = 30.0
 
@@ -161,6 +166,7 @@ def run_producer(cfg: dict[str, Any], events: Events) -> int:
     rate = float(cfg["rate"]) / 2  # per thread
     pad = b"x" * int(cfg["value_bytes"])
     producer = kaffe.Producer(endpoints=cfg["bootstrap"], **cfg.get("producer_config", {}))
+    _CLIENTS.append(producer)
     producer.start(timeout=60)
     limit = producer.settings.delivery_timeout + HANG_MARGIN_S
     dog = _Watchdog(events, limit)
@@ -341,6 +347,7 @@ def run_member(cfg: dict[str, Any], events: Events, *, transform: bool) -> int:
         message_handler=handler,
         **cfg.get("consumer_config", {}),
     )
+    _CLIENTS.append(sup)
     sup.start()
     events.emit("started")
     reported = False
@@ -375,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     faulthandler.enable()
     events = Events(args.out)
+    # With KAFFE_SOAK_SAMPLES set (make soak): RSS, FDs, threads, asyncio tasks every 10 s.
+    sampler = sampler_from_env(Path(args.out).stem, client_loops(_CLIENTS))
     try:
         if args.role == "producer":
             code = run_producer(cfg, events)
@@ -383,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:
         events.emit("crash", what=args.role, err=_error(exc))
         raise
+    finally:
+        if sampler is not None:
+            sampler.stop()
     events.emit("end")
     events.close()
     return code

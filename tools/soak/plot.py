@@ -26,12 +26,14 @@ def plot(
     out: Path,
     *,
     start: float,
+    end: float | None = None,
     warmup_s: float,
     faults: Sequence[tuple[float, str]] = (),
     title: str = "kaffe soak",
 ) -> None:
     """Draw the four metrics of every ``(role, pid)`` against minutes since ``start`` into the
-    PNG ``out``; shade the warm-up and mark each ``(t, kind)`` of ``faults`` with a line."""
+    PNG ``out``; shade the warm-up, mark each ``(t, kind)`` of ``faults`` with a dashed line and
+    the run's ``end`` (then the workload drains and closes) with a solid one."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,6 +59,8 @@ def plot(
                     xs, ys = zip(*points, strict=True)
                     ax.plot(xs, ys, label=f"{role} ({pid})", linewidth=1.2)
             ax.axvspan(0, warmup_s / 60, color="0.92", zorder=0)
+            if end is not None:
+                ax.axvline((end - start) / 60, color="black", linewidth=1.0)
             for t, kind in faults:
                 ax.axvline((t - start) / 60, color=colours[kind], linewidth=0.8, linestyle="--")
             ax.set_ylabel(_TITLES[name])
@@ -68,7 +72,9 @@ def plot(
         if kinds:
             handles = [Line2D([], [], color=colours[k], linestyle="--", label=k) for k in kinds]
             axes[-1][0].legend(handles=handles, fontsize="small", title="faults", **outside)
-        axes[-1][0].set_xlabel("minutes since start (grey: warm-up)")
+        axes[-1][0].set_xlabel(
+            "minutes since start (grey: warm-up; black line: end, then drain and close)"
+        )
         fig.suptitle(title)
         fig.tight_layout()
         out.parent.mkdir(parents=True, exist_ok=True)

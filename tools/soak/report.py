@@ -52,18 +52,20 @@ def write_report(
     sample_files: Sequence[Path],
     *,
     start: float,
+    end: float,
     warmup_s: float,
     faults: Sequence[FaultRecord],
     counts: Mapping[str, Any] | None,
     meta: Mapping[str, Any],
+    problems: Sequence[str] = (),
 ) -> Report:
     """Merge ``sample_files`` into ``out/samples.jsonl`` (time order) and write the summary
-    and the plot. A plot that cannot be drawn (matplotlib missing) is logged, not fatal: the
-    summary is the part that must not be lost."""
+    of the window ``start`` to ``end`` and the plot. A plot that cannot be drawn (matplotlib
+    missing) is logged, not fatal: the summary is the part that must not be lost."""
     samples = sorted(load_samples(sample_files), key=lambda s: float(s["t"]))
     merged = out / "samples.jsonl"
     merged.write_text("".join(json.dumps(s) + "\n" for s in samples), encoding="utf-8")
-    summaries = summarize(samples, start=start, warmup_s=warmup_s)
+    summaries = summarize(samples, start=start, warmup_s=warmup_s, end=end)
     by_kind: dict[str, int] = {}
     for f in faults:
         by_kind[f.kind] = by_kind.get(f.kind, 0) + 1
@@ -74,12 +76,13 @@ def write_report(
         "faults that failed": failed,
         "samples": len(samples),
     }
-    text = render(summaries, counts, meta=full_meta, warmup_s=warmup_s)
+    text = render(summaries, counts, meta=full_meta, warmup_s=warmup_s, problems=problems)
     summary_md = out / "summary.md"
     summary_md.write_text(text, encoding="utf-8")
     summary_json = out / "summary.json"
     document = to_json(summaries, counts, meta=full_meta)
     document["faults"] = [f.__dict__ for f in faults]
+    document["problems"] = list(problems)
     summary_json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     png: Path | None = out / "plot.png"
     try:
@@ -89,6 +92,7 @@ def write_report(
             samples,
             out / "plot.png",
             start=start,
+            end=end,
             warmup_s=warmup_s,
             faults=[(f.start, f.kind) for f in faults],
             title=f"kaffe soak: {meta.get('duration', '')} seed {meta.get('seed', '')}",

@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,11 +37,14 @@ __all__ = [
     "count_tasks",
     "count_threads",
     "rss_bytes",
+    "sampler_from_env",
 ]
 
 log = logging.getLogger("kaffe.soak")
 
 DEFAULT_INTERVAL_S = 10.0
+ENV_SAMPLES = "KAFFE_SOAK_SAMPLES"
+ENV_INTERVAL = "KAFFE_SOAK_INTERVAL"
 DEFAULT_TASK_TIMEOUT_S = 2.0
 
 LoopSource = Callable[[], Iterable[asyncio.AbstractEventLoop]]
@@ -93,21 +96,40 @@ def count_tasks(loop: asyncio.AbstractEventLoop, timeout: float) -> tuple[int, f
         return None
 
 
-def client_loops(*clients: Any) -> LoopSource:
+def client_loops(clients: Sequence[Any]) -> LoopSource:
     """A ``loops`` callable for kaffe's synchronous clients (``kaffe.Producer``,
-    ``kaffe.GroupMemberSupervisor``, ...): the event loop each one currently runs on its private
-    thread (``SyncFacade._loop``, a :class:`kaffe._loop.LoopThread`). Read at every sample, so a
-    client that is restarted on a new loop is followed; a client that is not running adds none."""
+    ``kaffe.GroupMemberSupervisor``, ...): the event loop each client in ``clients`` currently
+    runs on its private thread (``SyncFacade._loop``, a :class:`kaffe._loop.LoopThread`).
+    ``clients`` is read at every sample, so clients added later and clients restarted on a new
+    loop are followed; a client that is not running adds none."""
 
     def loops() -> list[asyncio.AbstractEventLoop]:
         found: list[asyncio.AbstractEventLoop] = []
-        for client in clients:
+        for client in list(clients):
             thread = getattr(client, "_loop", None)
             if thread is not None and thread.running:
                 found.append(thread.loop)
         return found
 
     return loops
+
+
+def sampler_from_env(role: str, loops: LoopSource) -> ProcessSampler | None:
+    """The soak run's hook for a workload process: if the environment variable
+    ``KAFFE_SOAK_SAMPLES`` names a directory, a started :class:`ProcessSampler` writing
+    ``<directory>/<role>.jsonl`` every ``KAFFE_SOAK_INTERVAL`` seconds (default 10);
+    ``None`` otherwise."""
+    directory = os.environ.get(ENV_SAMPLES)
+    if not directory:
+        return None
+    interval = float(os.environ.get(ENV_INTERVAL) or DEFAULT_INTERVAL_S)
+    return ProcessSampler(
+        Path(directory) / f"{role}.jsonl",
+        role,
+        loops,
+        interval=interval,
+        task_timeout=min(DEFAULT_TASK_TIMEOUT_S, interval / 2),
+    ).start()
 
 
 class ProcessSampler:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,14 +49,17 @@ class SampleFileError(ValueError):
 
 @dataclass(frozen=True)
 class MetricSummary:
-    """One metric of one process. Values are ``None`` when no sample had the metric (in the
-    window); the slope also when fewer than two samples at different times did."""
+    """One metric of one process over the run's window (its start to its end), and
+    ``after_close``: the process's last value after the window (its sampler's last sample,
+    written after its clients closed). Values are ``None`` when no sample had the metric; the
+    slope also when fewer than two samples at different times after the warm-up did."""
 
     start: float | None
     after_warmup: float | None
     end: float | None
     max: float | None
     slope_per_hour: float | None
+    after_close: float | None = None
 
 
 @dataclass(frozen=True)
@@ -120,27 +124,34 @@ def slope_per_hour(points: Sequence[tuple[float, float]]) -> float | None:
 
 
 def summarize_metric(
-    series: Sequence[tuple[float, float | None]], warmup_end: float
+    series: Sequence[tuple[float, float | None]], warmup_end: float, end: float = math.inf
 ) -> MetricSummary:
-    """Summarise ``(t, value)`` points in time order (``None`` values are gaps). The value
-    "after warm-up" is the first at or after ``warmup_end``; the slope uses every point from
-    there on."""
-    known = [(t, v) for t, v in series if v is not None]
+    """Summarise ``(t, value)`` points in time order (``None`` values are gaps). Points after
+    ``end`` only give ``after_close`` (the last of them). The value "after warm-up" is the
+    first at or after ``warmup_end``; the slope uses every point from there to ``end``."""
+    known = [(t, v) for t, v in series if v is not None and t <= end]
     after = [(t, v) for t, v in known if t >= warmup_end]
+    closed = [v for t, v in series if v is not None and t > end]
     return MetricSummary(
         start=known[0][1] if known else None,
         after_warmup=after[0][1] if after else None,
         end=known[-1][1] if known else None,
         max=max(v for _, v in known) if known else None,
         slope_per_hour=slope_per_hour(after),
+        after_close=closed[-1] if closed else None,
     )
 
 
 def summarize(
-    samples: Iterable[Mapping[str, Any]], *, start: float, warmup_s: float
+    samples: Iterable[Mapping[str, Any]],
+    *,
+    start: float,
+    warmup_s: float,
+    end: float = math.inf,
 ) -> list[ProcessSummary]:
-    """A :class:`ProcessSummary` per ``(role, pid)``; the warm-up ends ``warmup_s`` seconds
-    after ``start`` (the run's start, wall-clock seconds), the same moment for every process."""
+    """A :class:`ProcessSummary` per ``(role, pid)`` over the window ``start`` to ``end``
+    (the run's, wall-clock seconds); the warm-up ends ``warmup_s`` seconds after ``start``,
+    the same moment for every process."""
     groups = group_by_process(samples)
     roles = [role for role, _ in groups]
     summaries = []
@@ -148,7 +159,7 @@ def summarize(
         label = role if roles.count(role) == 1 else f"{role} (pid {pid})"
         metrics = {
             name: summarize_metric(
-                [(float(r["t"]), _number(r.get(name))) for r in rows], start + warmup_s
+                [(float(r["t"]), _number(r.get(name))) for r in rows], start + warmup_s, end
             )
             for name in METRICS
         }
@@ -188,9 +199,11 @@ def render(
     *,
     meta: Mapping[str, Any],
     warmup_s: float,
+    problems: Sequence[str] = (),
 ) -> str:
     """The summary as Markdown: the run's settings (``meta``), one table of start / after
-    warm-up / end / max per process and metric, the trend table, the checker's counts."""
+    warm-up / end / max / after close per process and metric, the trend table, the checker's
+    counts and the ``problems`` it (or the run) reported."""
     out = ["# Soak summary", ""]
     out += [f"- {key}: {value}" for key, value in meta.items()]
     out += ["", "## Client processes", ""]
@@ -202,11 +215,14 @@ def render(
                 [
                     s.process,
                     _metric_label(name),
-                    *(_fmt(v, name) for v in (m.start, m.after_warmup, m.end, m.max)),
+                    *(
+                        _fmt(v, name)
+                        for v in (m.start, m.after_warmup, m.end, m.max, m.after_close)
+                    ),
                 ]
             )
     warm = f"after warm-up ({warmup_s / 60:g} min)"
-    out += _table(["process", "metric", "start", warm, "end", "max"], rows)
+    out += _table(["process", "metric", "start", warm, "end", "max", "after close"], rows)
     out += ["", f"## Trend after the first {warmup_s / 60:g} min (least-squares slope)", ""]
     header = ["process", "samples", *(_metric_label(n, per_hour=True) for n in METRICS)]
     trend = [
@@ -225,6 +241,9 @@ def render(
         keys = [k for k in COUNT_ORDER if k in counts]
         keys += sorted(k for k in counts if k not in COUNT_ORDER)
         out += _table(["count", "value"], [[k, str(counts[k])] for k in keys])
+    if problems:
+        out += ["", "## Problems", ""]
+        out += [f"- {p}" for p in problems]
     return "\n".join(out) + "\n"
 
 
