@@ -68,7 +68,8 @@ def plot(
                 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(True, alpha=0.3)
         outside: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1)}
-        axes[0][0].legend(fontsize="small", title="process (pid)", **outside)
+        if groups:
+            axes[0][0].legend(fontsize="small", title="process (pid)", **outside)
         if kinds:
             handles = [Line2D([], [], color=colours[k], linestyle="--", label=k) for k in kinds]
             axes[-1][0].legend(handles=handles, fontsize="small", title="faults", **outside)

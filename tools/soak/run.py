@@ -179,8 +179,9 @@ def _counts(result: ScenarioResult, handled: int) -> dict[str, Any]:
 
 def run_soak(settings: SoakSettings) -> tuple[Report, bool]:
     """Run one soak (module docs); return the report and whether the checker passed and the
-    run went the whole duration."""
-    out = _run_dir(settings.out_root, settings.seed)
+    run went the whole duration. A failure is logged and named in the report; only an
+    interrupt (Ctrl-C) propagates, after the cleanup."""
+    out = _run_dir(settings.out_root.resolve(), settings.seed)
     handler = logging.FileHandler(out / "soak.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.getLogger().addHandler(handler)
@@ -238,8 +239,13 @@ def run_soak(settings: SoakSettings) -> tuple[Report, bool]:
         problems += result.problems
         problems += [f"produce error ({n}x): {e}" for e, n in result.errors.items()]
         passed = result.passed and not problems
-    except BaseException as exc:
+    except Exception as exc:  # the report is still written, naming it
+        log.exception("the soak run failed")
         problems.append(f"the run failed: {type(exc).__name__}: {exc}")
+        if workload is not None:
+            workload.kill()
+    except BaseException:  # Ctrl-C: clean up, report what there is, stop
+        problems.append("the run was interrupted")
         if workload is not None:
             workload.kill()
         raise
