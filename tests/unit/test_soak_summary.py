@@ -139,6 +139,21 @@ def test_a_role_that_ran_in_two_processes_is_told_apart_by_pid() -> None:
     assert labels == ["member-2 (pid 21)", "member-2 (pid 22)"]
 
 
+def test_samples_count_from_the_first_with_a_running_client() -> None:
+    rows = _samples("producer", 11, 2, rss_per_h=0, fds_per_h=0)
+    for i, row in enumerate(rows):
+        row["loops"] = 0 if i < 3 or i == 8 else 1  # starting, then one unanswered sample
+        if i < 3:
+            row["fds"] = 4
+    summary = summarize(rows, start=T0, warmup_s=0)[0]
+    assert summary.samples == len(rows) - 3
+    assert summary.metrics["fds"].start == 10
+    no_loops = summarize(
+        _samples("member-1", 12, 2, rss_per_h=0, fds_per_h=0), start=T0, warmup_s=0
+    )
+    assert no_loops[0].samples == 2 * 6 + 1
+
+
 def test_render_has_every_process_metric_and_count() -> None:
     samples = _samples("producer", 11, 20, rss_per_h=12 * MIB, fds_per_h=0)
     summaries = summarize(samples, start=T0, warmup_s=600)

@@ -28,12 +28,13 @@ def plot(
     start: float,
     end: float | None = None,
     warmup_s: float,
-    faults: Sequence[tuple[float, str]] = (),
+    faults: Sequence[tuple[float, float, str]] = (),
     title: str = "kaffe soak",
 ) -> None:
     """Draw the four metrics of every ``(role, pid)`` against minutes since ``start`` into the
-    PNG ``out``; shade the warm-up, mark each ``(t, kind)`` of ``faults`` with a dashed line and
-    the run's ``end`` (then the workload drains and closes) with a solid one."""
+    PNG ``out``; shade the warm-up grey and each ``(start, end, kind)`` of ``faults`` in the
+    kind's colour (from a dashed line at its start), mark the run's ``end`` (then the workload
+    drains and closes) with a black line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,7 +45,7 @@ def plot(
     groups = group_by_process(samples)
     fig, axes = pyplot.subplots(len(METRICS), 1, sharex=True, figsize=(13, 11), squeeze=False)
     try:
-        kinds = sorted({kind for _, kind in faults})
+        kinds = sorted({kind for _, _, kind in faults})
         colours = {kind: pyplot.get_cmap("Dark2")(i % 8) for i, kind in enumerate(kinds)}
         for row, name in enumerate(METRICS):
             ax = axes[row][0]
@@ -61,8 +62,10 @@ def plot(
             ax.axvspan(0, warmup_s / 60, color="0.92", zorder=0)
             if end is not None:
                 ax.axvline((end - start) / 60, color="black", linewidth=1.0)
-            for t, kind in faults:
-                ax.axvline((t - start) / 60, color=colours[kind], linewidth=0.8, linestyle="--")
+            for t0, t1, kind in faults:
+                x0, x1 = (t0 - start) / 60, (t1 - start) / 60
+                ax.axvspan(x0, x1, color=colours[kind], alpha=0.15, linewidth=0)
+                ax.axvline(x0, color=colours[kind], linewidth=0.8, linestyle="--")
             ax.set_ylabel(_TITLES[name])
             if name not in _SCALE:
                 ax.yaxis.set_major_locator(MaxNLocator(integer=True))

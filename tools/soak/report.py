@@ -94,7 +94,7 @@ def write_report(
             start=start,
             end=end,
             warmup_s=warmup_s,
-            faults=[(f.start, f.kind) for f in faults],
+            faults=[(f.start, f.end, f.kind) for f in faults],
             title=f"kaffe soak: {meta.get('duration', '')} seed {meta.get('seed', '')}",
         )
     except ImportError as exc:

@@ -151,12 +151,14 @@ def summarize(
 ) -> list[ProcessSummary]:
     """A :class:`ProcessSummary` per ``(role, pid)`` over the window ``start`` to ``end``
     (the run's, wall-clock seconds); the warm-up ends ``warmup_s`` seconds after ``start``,
-    the same moment for every process."""
+    the same moment for every process. A process's samples count from the first one taken
+    while its kaffe client ran (the values before are the bare interpreter's)."""
     groups = group_by_process(samples)
     roles = [role for role, _ in groups]
     summaries = []
     for (role, pid), rows in groups.items():
         label = role if roles.count(role) == 1 else f"{role} (pid {pid})"
+        rows = _from_first_live(rows)
         metrics = {
             name: summarize_metric(
                 [(float(r["t"]), _number(r.get(name))) for r in rows], start + warmup_s, end
@@ -165,6 +167,15 @@ def summarize(
         }
         summaries.append(ProcessSummary(label, role, pid, len(rows), metrics))
     return summaries
+
+
+def _from_first_live(rows: list[Any]) -> list[Any]:
+    """The samples from the first taken while a kaffe client of the process ran (``loops``
+    above 0) on: before it the process was still starting. All of them if none says so."""
+    for i, row in enumerate(rows):
+        if row.get("loops"):
+            return rows[i:]
+    return rows
 
 
 def _number(value: Any) -> float | None:
