@@ -37,6 +37,8 @@ from typing import IO, Any
 
 import kaffe
 
+from .values import split_value
+
 log = logging.getLogger("kaffe.faults.worker")
 
 HANG_MARGIN_S = 30.0
@@ -62,19 +64,6 @@ class Events:
 
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def split_value(value: bytes | None) -> tuple[str, int] | None:
-    """``(key, seq)`` of a workload value, or ``None`` if it is not one."""
-    if value is None:
-        return None
-    parts = value.split(b"|", 2)
-    if len(parts) < 2:
-        return None
-    try:
-        return parts[0].decode(), int(parts[1])
-    except (UnicodeDecodeError, ValueError):
-        return None
 
 
 def _wait_for_stop(stop: threading.Event) -> None:
