@@ -68,28 +68,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"could not start the cluster: {exc}", file=sys.stderr)
         return 2
     setup_s = time.monotonic() - t0
+    path = args.out / f"results-{stamp}.json"
+
+    def save(done: bool) -> None:
+        ok = all(r.passed for r in results)
+        meta = {
+            "kaffe": kaffe.__version__,
+            "kafka": fc.cluster.version,
+            "complete": done,
+            "setup_seconds": round(setup_s, 1),
+            "total_seconds": round(time.monotonic() - t0, 1),
+            "workload_logs": str(runs),
+            "broker_logs": None if ok else str(fc.run_dir),
+        }
+        write_json(path, results, meta)
+        shutil.copyfile(path, args.out / "latest.json")
+
     try:
         for s in scenarios:
             results.append(run_scenario(fc, s, runs, config={"rate": args.rate}))
             r = results[-1]
             log.info("scenario %s: %s in %.0f s", s.name, "PASS" if r.passed else "FAIL", r.seconds)
+            save(False)  # a long run's results so far
     finally:
         fc.close()
     ok = all(r.passed for r in results)
     if ok:
         shutil.rmtree(fc.run_dir, ignore_errors=True)
     total = time.monotonic() - t0
-    meta = {
-        "kaffe": kaffe.__version__,
-        "kafka": fc.cluster.version,
-        "setup_seconds": round(setup_s, 1),
-        "total_seconds": round(total, 1),
-        "workload_logs": str(runs),
-        "broker_logs": None if ok else str(fc.run_dir),
-    }
-    path = args.out / f"results-{stamp}.json"
-    write_json(path, results, meta)
-    shutil.copyfile(path, args.out / "latest.json")
+    save(True)
     print()
     print(table(results))
     print()

@@ -119,6 +119,8 @@ class ScenarioResult:
     produced: int = 0
     acknowledged: int = 0
     failed: int = 0
+    failed_written: int = 0
+    """Failed messages that are in the topic all the same (a failure is "maybe written")."""
     lost: int = 0
     duplicated: int = 0
     reordered: int = 0
@@ -205,6 +207,7 @@ def check(
             else:
                 last_seq[key] = seq
     r.in_topic = len(seen)
+    r.failed_written = sum(1 for mid in results.failed if mid in seen)
     r.duplicated = sum(n - 1 for n in seen.values() if n > 1)
     r.reordered = len(reordered)
     lost = [mid for mid in results.acked if mid not in seen]

@@ -68,6 +68,11 @@ def details(results: Sequence[ScenarioResult], *, top: int = 4) -> str:
                 f"  output topic (read_committed): {r.tx_missing} inputs missing, "
                 f"{r.tx_duplicated} extra copies ({r.tx_commits} transactions committed)"
             )
+        if r.failed:
+            out.append(
+                f"  {r.failed} messages failed to produce ({r.failed_written} of them are in "
+                f"the topic all the same)"
+            )
         for err, n in list(r.errors.items())[:top]:
             out.append(f"  produce failed ({n} messages): {err[:300]}")
         if len(r.errors) > top:

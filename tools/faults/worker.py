@@ -189,8 +189,11 @@ def run_producer(cfg: dict[str, Any], events: Events) -> int:
                 for mid, fut in zip(ids, futs, strict=True):
                     assert fut is not None
                     try:
-                        result = fut.result(limit)
-                    except concurrent.futures.TimeoutError:
+                        result = fut.result(max(0.0, t0 + limit - time.monotonic()))
+                    except concurrent.futures.TimeoutError as exc:
+                        if fut.done():  # the produce failed with a timeout error of its own
+                            events.emit("fail", m=[mid], err=_error(exc), dur=time.monotonic() - t0)
+                            continue
                         events.emit("hang", what=f"produce_async future of {mid}", age=limit)
                         events.emit("fail", m=[mid], err="future never completed", dur=limit)
                         continue
