@@ -114,3 +114,13 @@ def test_stop_cancels_pending_tasks_and_closes() -> None:
 
     with pytest.raises(LoopClosedError):
         thread.run(anything(), timeout=WAIT_S)
+
+
+def test_a_timeout_error_of_the_coroutine_itself_keeps_its_message(loop: LoopThread) -> None:
+    # KafkaTimeoutError is a TimeoutError, as concurrent.futures.TimeoutError is from 3.11:
+    # the coroutine's own must not be taken for the wait running out.
+    async def fail() -> None:
+        raise kaffe.KafkaTimeoutError("the coordinator did not answer in 3 s")
+
+    with pytest.raises(kaffe.KafkaTimeoutError, match="coordinator did not answer"):
+        loop.run(fail(), timeout=WAIT_S)

@@ -16,7 +16,8 @@ client, straight from the brokers, never through a proxy). :func:`check` compare
 * with the transformer: ``tx_missing`` / ``tx_duplicated``, input messages absent from, or more
   than once in, the output topic read with ``read_committed``;
 * ``max_ack_stall`` / ``max_handle_stall``: the longest time without an acknowledgement / a
-  handled batch while the producer ran.
+  handled batch while the producer ran; ``max_e2e``: the longest an acknowledged message
+  waited until it was first handled (a partition whose consumption stalls shows here).
 
 A scenario passes when all of these counts are 0, every message was handled, no workload
 process hung, crashed or reported a failure, and the fault itself happened (``notes`` from the
@@ -34,7 +35,7 @@ from typing import Any
 
 import confluent_kafka
 
-from .worker import split_value
+from .values import split_value
 from .workload import MsgId, WorkloadResults
 
 READ_TIMEOUT_S = 180.0
@@ -118,6 +119,8 @@ class ScenarioResult:
     produced: int = 0
     acknowledged: int = 0
     failed: int = 0
+    failed_written: int = 0
+    """Failed messages that are in the topic all the same (a failure is "maybe written")."""
     lost: int = 0
     duplicated: int = 0
     reordered: int = 0
@@ -131,6 +134,8 @@ class ScenarioResult:
     tx_commits: int = 0
     max_ack_stall: float = 0.0
     max_handle_stall: float = 0.0
+    max_e2e: float = 0.0
+    """The longest an acknowledged message waited until a member first handled it."""
     seconds: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
     tx_errors: dict[str, int] = field(default_factory=dict)
@@ -202,6 +207,7 @@ def check(
             else:
                 last_seq[key] = seq
     r.in_topic = len(seen)
+    r.failed_written = sum(1 for mid in results.failed if mid in seen)
     r.duplicated = sum(n - 1 for n in seen.values() if n > 1)
     r.reordered = len(reordered)
     lost = [mid for mid in results.acked if mid not in seen]
@@ -247,6 +253,14 @@ def check(
     r.max_ack_stall = max_gap(results.ack_times, results.started, stop)
     first_handle = min(results.handle_times, default=results.started)
     r.max_handle_stall = max_gap(results.handle_times, first_handle, stop)
+    r.max_e2e = max(
+        (
+            t - results.acked_at[mid]
+            for mid, t in results.first_handled.items()
+            if mid in results.acked_at
+        ),
+        default=0.0,
+    )
     r.problems.extend(f"hang: {h}" for h in results.hangs)
     r.problems.extend(f"crash: {c}" for c in results.crashes)
     r.problems.extend(f"group member failed: {f}" for f in results.member_failures)

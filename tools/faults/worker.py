@@ -39,6 +39,8 @@ from typing import IO, Any
 import kaffe
 from soak.sampler import client_loops, sampler_from_env
 
+from .values import split_value
+
 log = logging.getLogger("kaffe.faults.worker")
 
 _CLIENTS: list[Any] = []
@@ -67,19 +69,6 @@ class Events:
 
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def split_value(value: bytes | None) -> tuple[str, int] | None:
-    """``(key, seq)`` of a workload value, or ``None`` if it is not one."""
-    if value is None:
-        return None
-    parts = value.split(b"|", 2)
-    if len(parts) < 2:
-        return None
-    try:
-        return parts[0].decode(), int(parts[1])
-    except (UnicodeDecodeError, ValueError):
-        return None
 
 
 def _wait_for_stop(stop: threading.Event) -> None:
@@ -206,8 +195,11 @@ def run_producer(cfg: dict[str, Any], events: Events) -> int:
                 for mid, fut in zip(ids, futs, strict=True):
                     assert fut is not None
                     try:
-                        result = fut.result(limit)
-                    except concurrent.futures.TimeoutError:
+                        result = fut.result(max(0.0, t0 + limit - time.monotonic()))
+                    except concurrent.futures.TimeoutError as exc:
+                        if fut.done():  # the produce failed with a timeout error of its own
+                            events.emit("fail", m=[mid], err=_error(exc), dur=time.monotonic() - t0)
+                            continue
                         events.emit("hang", what=f"produce_async future of {mid}", age=limit)
                         events.emit("fail", m=[mid], err="future never completed", dur=limit)
                         continue

@@ -105,6 +105,8 @@ class WorkloadResults:
     acked: dict[MsgId, tuple[int, int] | None] = field(default_factory=dict)
     """Acknowledged messages -> ``(partition, offset)`` when the producer learnt it."""
     ack_times: list[float] = field(default_factory=list)
+    acked_at: dict[MsgId, float] = field(default_factory=dict)
+    first_handled: dict[MsgId, float] = field(default_factory=dict)
     failed: list[MsgId] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     """Failed produce calls by error text (messages per error)."""
@@ -398,6 +400,7 @@ class Workload:
             po = ev.get("po")
             for i, (key, seq) in enumerate(ev["m"]):
                 r.acked[(key, seq)] = (int(po[i][0]), int(po[i][1])) if po else None
+                r.acked_at[(key, seq)] = t
             r.ack_times.append(t)
             pr.acked += len(ev["m"])
             pr.last_ack = t
@@ -413,6 +416,8 @@ class Workload:
                 r.transformed.update(ids)
                 pr.transformed += len(ids)
             else:
+                for mid in ids:
+                    r.first_handled.setdefault(mid, t)
                 r.handled.update(ids)
                 r.handle_times.append(t)
                 pr.handled += len(ids)
