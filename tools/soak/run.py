@@ -5,8 +5,10 @@
    three ``GroupMemberSupervisor`` processes) with ``KAFFE_SOAK_SAMPLES`` set, so every
    workload process samples itself every ``interval`` seconds (:mod:`soak.sampler`).
 2. For ``duration`` seconds from the workload's start, apply the seeded fault plan
-   (:mod:`soak.schedule`): each fault is applied, held, undone, and the next one waits until
-   every partition has its three replicas in sync again (the gap is counted from there).
+   (:mod:`soak.schedule`) with the fault scenarios' tools (:class:`faults.scenarios.Ctx`):
+   each fault is applied, held, undone, and the cluster settles (every broker up, every
+   partition fully in sync) before the gap to the next one is counted. A fault still running
+   at the end is finished first. The steps go to ``timeline.txt``.
 3. Stop the workload (the group drains what was produced), read the topic straight from the
    brokers and run the checker (:func:`faults.check`).
 4. Write the report (:mod:`soak.report`) into the run's directory.
@@ -19,7 +21,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +30,6 @@ from typing import Any
 from faults import (
     BLACKHOLE,
     PASS,
-    FaultCluster,
     ResetMidResponse,
     Workload,
     WorkloadConfig,
@@ -38,7 +39,8 @@ from faults import (
     start_cluster_with_proxies,
 )
 from faults.check import ScenarioResult
-from kafka_harness.cluster import SIZE
+from faults.proxy import Mode
+from faults.scenarios import Ctx, rolling_restarts
 from soak.report import FaultRecord, Report, default_warmup, write_report
 from soak.sampler import ENV_INTERVAL, ENV_SAMPLES
 from soak.schedule import PlannedFault, plan
@@ -48,10 +50,8 @@ __all__ = ["SoakSettings", "run_soak"]
 log = logging.getLogger("kaffe.soak")
 
 PARTITIONS = 6
-ISR_TIMEOUT_S = 120.0
 RESET_EVERY = 3
 """A ``reset`` fault cuts every third Produce or Fetch response through the broker's proxy."""
-POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -91,70 +91,55 @@ def _env(**values: str) -> Iterator[None]:
 
 
 class _Faults:
-    """Applies planned faults to the cluster and records what happened."""
+    """Applies planned faults through the fault scenarios' context (:class:`faults.scenarios.Ctx`:
+    inject and note, hold while watching the workload processes, settle) and records what
+    happened."""
 
-    def __init__(self, fc: FaultCluster, workload: Workload, topic: str) -> None:
-        self.fc = fc
-        self.workload = workload
-        self.topic = topic
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
         self.records: list[FaultRecord] = []
 
-    def watch(self, seconds: float) -> None:
-        """Wait ``seconds``, watching the workload processes (a dead one raises)."""
-        deadline = time.monotonic() + seconds
-        while True:
-            self.workload.poll()
-            self.workload.check_alive()
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(POLL_S, left))
-
     def _apply(self, fault: PlannedFault) -> None:
-        fc, node = self.fc, fault.node
+        ctx, node = self.ctx, fault.node
         if fault.kind == "rolling-restart":
-            for n in range(1, SIZE + 1):
-                fc.inject("stop", n)
-                fc.inject("restart", n)
-                fc.wait_full_isr(self.topic, timeout=ISR_TIMEOUT_S, partitions=PARTITIONS)
+            rolling_restarts(1)(ctx)
             return
         assert node is not None
-        undo: Callable[[], Any]
+        on: str | Mode
+        off: str | Mode
         if fault.kind == "kill":
-            fc.inject("kill", node)
-            undo = lambda: fc.inject("restart", node)  # noqa: E731
+            on, off = "kill", "restart"
         elif fault.kind == "pause":
-            fc.inject("pause", node)
-            undo = lambda: fc.inject("resume", node)  # noqa: E731
+            on, off = "pause", "resume"
         elif fault.kind == "blackhole":
-            fc.inject(BLACKHOLE, node)
-            undo = lambda: fc.inject(PASS, node)  # noqa: E731
+            on, off = BLACKHOLE, PASS
         elif fault.kind == "reset":
-            fc.inject(ResetMidResponse(apis=("produce", "fetch"), every=RESET_EVERY), node)
-            undo = lambda: fc.inject(PASS, node)  # noqa: E731
+            on, off = ResetMidResponse(apis=("produce", "fetch"), every=RESET_EVERY), PASS
         else:
             raise ValueError(f"unknown fault kind {fault.kind!r}")
+        ctx.inject(on, node)
         try:
-            self.watch(fault.hold_s)
+            ctx.hold(fault.hold_s)
         finally:
-            undo()
+            ctx.inject(off, node)
 
     def run(self, fault: PlannedFault) -> None:
-        """Apply ``fault``, hold it, undo it and wait for a full ISR again. A fault that fails
-        is recorded with its error and the cluster healed; a dead workload process raises."""
+        """Apply ``fault``, hold it, undo it and settle (every broker up, every partition in
+        sync). A fault that fails is recorded with its error and the cluster healed; a dead
+        workload process raises :class:`faults.WorkloadError`."""
         started = time.time()
         error: str | None = None
-        log.info("fault: %s on %s for %.1f s", fault.kind, fault.node or "every node", fault.hold_s)
+        self.ctx.note(f"soak fault: {fault.kind} on {fault.node or 'every node'}")
         try:
             self._apply(fault)
-            self.fc.wait_full_isr(self.topic, timeout=ISR_TIMEOUT_S, partitions=PARTITIONS)
+            self.ctx.settle()
         except WorkloadError:
             self.records.append(FaultRecord(started, time.time(), fault.kind, fault.node))
             raise
         except Exception as exc:  # record it, heal, go on
             error = f"{type(exc).__name__}: {exc}"
             log.error("fault %s on %s failed: %s; healing", fault.kind, fault.node, error)
-            self.fc.heal()
+            self.ctx.fc.heal()
         self.records.append(FaultRecord(started, time.time(), fault.kind, fault.node, error))
 
 
@@ -203,6 +188,7 @@ def run_soak(settings: SoakSettings) -> tuple[Report, bool]:
     fc = start_cluster_with_proxies()
     passed = False
     workload: Workload | None = None
+    ctx: Ctx | None = None
     injector: _Faults | None = None
     try:
         topic = fc.create_topic(PARTITIONS, prefix="soak")
@@ -211,8 +197,10 @@ def run_soak(settings: SoakSettings) -> tuple[Report, bool]:
             config = dataclasses.replace(config, rate=settings.rate)
         meta.update(topic=topic, rate=f"{config.rate:g} messages/s", members=config.members)
         workload = Workload(fc.bootstrap, fc.direct_bootstrap, config, out / "workload")
-        injector = _Faults(fc, workload, topic)
+        ctx = Ctx(fc, workload, topic, config.group)
+        injector = _Faults(ctx)
         start, t0 = time.time(), time.monotonic()
+        ctx.t0 = t0
         meta["started"] = datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds")
         with _env(**{ENV_SAMPLES: str(samples_dir), ENV_INTERVAL: str(settings.interval_s)}):
             workload.start()
@@ -220,13 +208,13 @@ def run_soak(settings: SoakSettings) -> tuple[Report, bool]:
             for fault in faults:
                 wait = t0 + fault.at_s - time.monotonic()
                 if wait > 0:
-                    injector.watch(wait)
+                    ctx.hold(wait)
                 if time.monotonic() - t0 >= settings.duration_s:
                     break
                 injector.run(fault)
             left = t0 + settings.duration_s - time.monotonic()
             if left > 0:
-                injector.watch(left)
+                ctx.hold(left)
         except WorkloadError as exc:
             problems.append(f"the run stopped early: {exc}")
             log.error("soak stopped early: %s", exc)
@@ -250,6 +238,8 @@ def run_soak(settings: SoakSettings) -> tuple[Report, bool]:
             workload.kill()
         raise
     finally:
+        if ctx is not None:
+            (out / "timeline.txt").write_text("\n".join(ctx.timeline) + "\n", encoding="utf-8")
         try:
             fc.close()
             if passed:

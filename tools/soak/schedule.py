@@ -62,12 +62,14 @@ def plan(
     quiet_start_s: float = 30.0,
     quiet_end_s: float = 60.0,
     gap_s: tuple[float, float] = (20.0, 60.0),
-    hold_s: tuple[float, float] = (5.0, 30.0),
+    hold_s: tuple[float, float] = (5.0, 20.0),
     kinds: tuple[str, ...] = KINDS,
 ) -> list[PlannedFault]:
     """Faults at random intervals from ``quiet_start_s`` on: each starts ``gap_s`` (uniform)
     after the previous one was undone and is held ``hold_s`` (uniform); none is planned to end
-    within the last ``quiet_end_s`` seconds (the workload catches up before the checker). A
+    within the last ``quiet_end_s`` seconds (the workload catches up before the checker).
+    Holds stay below the producer's default delivery deadline (about 25 s), as in the fault
+    scenarios, so a produce call that fails counts against the client. A
     rolling restart (no hold) is planned to take :data:`ROLLING_RESTART_S`."""
     if not kinds or any(k not in KINDS for k in kinds):
         raise ValueError(f"fault kinds must be some of {', '.join(KINDS)}: {kinds!r}")
