@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from soak.summary import METRICS, group_by_process
+from soak.summary import METRICS, from_first_live, group_by_process
 
 __all__ = ["plot"]
 
@@ -31,7 +31,8 @@ def plot(
     faults: Sequence[tuple[float, float, str]] = (),
     title: str = "kaffe soak",
 ) -> None:
-    """Draw the four metrics of every ``(role, pid)`` against minutes since ``start`` into the
+    """Draw the four metrics of every ``(role, pid)`` (from its first sample with a kaffe client
+    running, as the summary counts them) against minutes since ``start`` into the
     PNG ``out``; shade the warm-up grey and each ``(start, end, kind)`` of ``faults`` in the
     kind's colour (from a dashed line at its start), mark the run's ``end`` (then the workload
     drains and closes) with a black line."""
@@ -53,7 +54,7 @@ def plot(
             for (role, pid), rows in groups.items():
                 points = [
                     ((float(r["t"]) - start) / 60, float(r[name]) * scale)
-                    for r in rows
+                    for r in from_first_live(rows)
                     if r.get(name) is not None
                 ]
                 if points:

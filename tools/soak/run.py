@@ -219,6 +219,7 @@ def run_soak(settings: SoakSettings) -> tuple[Report, bool]:
             problems.append(f"the run stopped early: {exc}")
             log.error("soak stopped early: %s", exc)
         end = time.time()
+        meta["ended"] = datetime.fromtimestamp(end, timezone.utc).isoformat(timespec="seconds")
         fc.heal()
         workload.stop()
         results = workload.results()

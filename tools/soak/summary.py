@@ -17,6 +17,7 @@ __all__ = [
     "MetricSummary",
     "ProcessSummary",
     "SampleFileError",
+    "from_first_live",
     "group_by_process",
     "load_samples",
     "render",
@@ -158,7 +159,7 @@ def summarize(
     summaries = []
     for (role, pid), rows in groups.items():
         label = role if roles.count(role) == 1 else f"{role} (pid {pid})"
-        rows = _from_first_live(rows)
+        rows = from_first_live(rows)
         metrics = {
             name: summarize_metric(
                 [(float(r["t"]), _number(r.get(name))) for r in rows], start + warmup_s, end
@@ -169,7 +170,7 @@ def summarize(
     return summaries
 
 
-def _from_first_live(rows: list[Any]) -> list[Any]:
+def from_first_live(rows: list[Any]) -> list[Any]:
     """The samples from the first taken while a kaffe client of the process ran (``loops``
     above 0) on: before it the process was still starting. All of them if none says so."""
     for i, row in enumerate(rows):
