@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--rate", type=float, default=1000.0, help="messages/s produced")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / ".faults", help="results dir")
-    parser.add_argument("-v", "--verbose", action="store_true", help="kaffe's INFO logs too")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="kaffe's INFO logs too (workload logs too)"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for s in FULL + SHORT:
@@ -85,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(path, args.out / "latest.json")
 
     try:
+        config = {"rate": args.rate, "log_level": "INFO" if args.verbose else "WARNING"}
         for s in scenarios:
-            results.append(run_scenario(fc, s, runs, config={"rate": args.rate}))
+            results.append(run_scenario(fc, s, runs, config=config))
             r = results[-1]
             log.info("scenario %s: %s in %.0f s", s.name, "PASS" if r.passed else "FAIL", r.seconds)
             save(False)  # a long run's results so far

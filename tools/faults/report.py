@@ -79,8 +79,10 @@ def details(results: Sequence[ScenarioResult], *, top: int = 4) -> str:
             out.append(f"  ... {len(r.errors) - top} more produce errors (see the JSON)")
         for err, n in list(r.tx_errors.items())[:top]:
             out.append(f"  transaction step failed ({n}x): {err[:300]}")
-        for p in r.problems:
+        for p in r.problems[:top]:
             out.append(f"  {p[:400]}")
+        if len(r.problems) > top:
+            out.append(f"  ... {len(r.problems) - top} more problems (see the JSON)")
         for kind, ex in r.examples.items():
             out.append(f"  e.g. {kind}: {ex}")
     return "\n".join(out)

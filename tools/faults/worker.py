@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cfg = json.loads(args.config)
     logging.basicConfig(
-        level=logging.WARNING,
+        level=getattr(logging, str(cfg.get("log_level", "WARNING")).upper(), logging.WARNING),
         format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s",
     )
     faulthandler.enable()

@@ -84,6 +84,9 @@ class WorkloadConfig:
     )
     transform: TransformConfig | None = None
     seed: int | None = None
+    log_level: str = "WARNING"
+    """The workload processes' logging level (their ``.log`` files): ``INFO`` shows kaffe's
+    reconnects, rebalances and retries."""
 
 
 @dataclass
@@ -220,7 +223,11 @@ class Workload:
     # ------------------------------------------------------------------ lifecycle
 
     def _common(self) -> dict[str, Any]:
-        return {"bootstrap": self.bootstrap, "topic": self.config.topic}
+        return {
+            "bootstrap": self.bootstrap,
+            "topic": self.config.topic,
+            "log_level": self.config.log_level,
+        }
 
     def start(self, timeout: float = START_TIMEOUT_S) -> Workload:
         """Start the members (and transformer), wait until the group has every partition
