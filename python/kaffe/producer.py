@@ -284,6 +284,8 @@ class Producer(SyncFacade):
         try:
             fut.result(timeout)
         except concurrent.futures.TimeoutError:
+            if fut.done():  # the call failed with a timeout error of its own: keep it
+                raise
             raise KafkaTimeoutError(
                 f"produce not acknowledged within {timeout:.1f} s (the delivery deadline)"
             ) from None

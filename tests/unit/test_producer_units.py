@@ -3,8 +3,10 @@ and configuration (no broker)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
+import logging
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 import kaffe
 from kaffe import _core
 from kaffe._producer.accumulator import split
+from kaffe._producer.handoff import Call, Sink
 from kaffe._producer.messages import RECORD_OVERHEAD, normalize
 from kaffe._producer.partitioner import assign_partitions
 from kaffe._producer.settings import ProducerSettings
@@ -308,3 +311,29 @@ def test_not_started_producer_refuses() -> None:
         p.produce_async("t", "k", "v")
     p.close()
     assert "127.0.0.1:9092" in repr(p)
+
+
+def test_a_call_whose_parts_all_fail_retrieves_every_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A list spanning partitions whose parts all fail (a leader gone, say) fails its call
+    with the first error; the later parts' errors must still be read, or asyncio logs
+    "Future exception was never retrieved" for each when the futures are collected."""
+    loop = asyncio.new_event_loop()
+    try:
+        result: asyncio.Future[Any] = loop.create_future()
+        call = Call(Sink(result))
+        parts = [loop.create_future() for _ in range(3)]
+        for partition, fut in enumerate(parts):
+            call.add(partition, fut)
+        call.seal()
+        for n, fut in enumerate(parts):
+            fut.set_exception(kaffe.KafkaError(f"part {n} failed"))
+        loop.run_until_complete(asyncio.sleep(0))
+        assert str(result.exception()) == "part 0 failed"
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            del parts, call, fut
+            gc.collect()
+        assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    finally:
+        loop.close()

@@ -141,9 +141,9 @@ class Call:
         fut.add_done_callback(functools.partial(self._part, index, partition))
 
     def _part(self, index: int, partition: int, fut: asyncio.Future[int]) -> None:
-        if self.failed:
+        exc = _outcome(fut)  # read even when the call already failed: asyncio logs an
+        if self.failed:  # exception nobody retrieved ("Future exception was never retrieved")
             return
-        exc = _outcome(fut)
         if exc is not None:
             self.fail(exc)
             return
