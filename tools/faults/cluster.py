@@ -11,7 +11,8 @@ the admin tool and the brokers' replication use :attr:`FaultCluster.direct_boots
 
 * ``fault``: a process action, one of :data:`ACTIONS` (``"kill"`` SIGKILL, ``"stop"`` SIGTERM
   and wait, ``"restart"`` a killed or stopped node, ``"pause"`` SIGSTOP, ``"resume"`` SIGCONT),
-  or a proxy :class:`faults.proxy.Mode` (``PASS``, ``Delay(s)``, ``DROP``, ``BLACKHOLE``,
+  (the node's proxy refuses connections while it is down, as the broker would), or a proxy
+  :class:`faults.proxy.Mode` (``PASS``, ``Delay(s)``, ``DROP``, ``BLACKHOLE``,
   ``HALF_OPEN``, ``ResetMidResponse(apis, every)``) for that node's proxy;
 * ``target``: a node id (1..3), :class:`Leader` ``(topic, partition)`` (the partition's leader
   now) or :class:`Coordinator` ``(group)`` (the group's coordinator now);
@@ -216,12 +217,15 @@ class FaultCluster:
         elif fault == "kill":
             self.cluster.kill(node_id)
             self.paused.discard(node_id)
+            self.proxy(node_id).set_listening(False)
         elif fault == "stop":
             if node_id in self.paused:
                 self._signal(node_id, signal.SIGCONT)
                 self.paused.discard(node_id)
             self.cluster.stop(node_id)
+            self.proxy(node_id).set_listening(False)
         elif fault == "restart":
+            self.proxy(node_id).set_listening(True)
             self.cluster.restart(node_id)
         elif fault == "pause":
             self._signal(node_id, signal.SIGSTOP)
@@ -249,6 +253,7 @@ class FaultCluster:
         self.paused.clear()
         for node_id, node in sorted(self.cluster.nodes.items()):
             if not node.running():
+                self.proxy(node_id).set_listening(True)
                 self.cluster.restart(node_id, timeout=timeout)
         self.cluster.wait_until_nodes(SIZE, timeout=timeout)
 

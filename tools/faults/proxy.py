@@ -31,6 +31,10 @@ after the proxy returns to :data:`PASS`, until the client closes it: as after a 
 lost the connection's state, only a new connection works again. Connections opened after the
 fault cleared pass.
 
+While its broker is down, :meth:`FaultProxy.set_listening` ``(False)`` makes the proxy refuse
+connections as the dead broker would (:class:`faults.cluster.FaultCluster` does this when it
+kills or stops a node); a connection the proxy cannot forward (broker unreachable) is reset.
+
 ::
 
     server = ProxyServer().start()
@@ -260,9 +264,28 @@ class FaultProxy:
 
     # ------------------------------------------------------------------ on the loop
 
+    def set_listening(self, listening: bool) -> None:
+        """Stop accepting connections (clients get "connection refused", as from a dead
+        broker) or accept them again, on the same port."""
+        self.server.call(self._listen() if listening else self._unlisten())
+
+    @property
+    def listening(self) -> bool:
+        """Whether the proxy accepts connections."""
+        return self._listener is not None
+
     async def _listen(self) -> None:
-        self._listener = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        if self._listener is not None:
+            return
+        self._listener = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         self.port = int(self._listener.sockets[0].getsockname()[1])
+
+    async def _unlisten(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(listener.wait_closed(), 5.0)
 
     async def _apply(self, mode: Mode) -> None:
         log.info("proxy %s: %s -> %s", self.name, self._mode.describe(), mode.describe())
@@ -282,10 +305,7 @@ class FaultProxy:
         for c in list(self._conns):
             c.abort()
         self._conns.clear()
-        if self._listener is not None:
-            self._listener.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._listener.wait_closed(), 5.0)
+        await self._unlisten()
 
     async def _handle(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
         mode = self._mode
