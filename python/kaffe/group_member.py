@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
-from kaffe._group.engine import GroupEngine, GroupSettings
-from kaffe._group.settings import CONSUMER_KEYS
+from kaffe._group.engine import GroupEngine
+from kaffe._group.settings import CONSUMER_KEYS, GroupSettings
 from kaffe._loop import LoopClosedError
 from kaffe._sync import SyncFacade
 from kaffe.aio import consumer as _aio
