@@ -49,23 +49,16 @@ from kaffe._group.assignors import (
 from kaffe._group.membership import Generation, Membership, fmt_tps, send_to_group
 from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.errors import AuthenticationError, AuthorizationError, KafkaError, TLSError
 
 __all__ = ["ClassicMembership"]
 
 log = logging.getLogger("kaffe.group")
 
-API_JOIN_GROUP = 11
-API_HEARTBEAT = 12
-API_LEAVE_GROUP = 13
-API_SYNC_GROUP = 14
-
-ILLEGAL_GENERATION = 22
-UNKNOWN_MEMBER_ID = 25
-REBALANCE_IN_PROGRESS = 27
-MEMBER_ID_REQUIRED = 79
-FENCED_INSTANCE_ID = 82
-_REJOIN_CODES = frozenset({ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS})
+_REJOIN_CODES = frozenset(
+    {ErrorCode.ILLEGAL_GENERATION, ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.REBALANCE_IN_PROGRESS}
+)
 
 
 class _RejoinError(Exception):
@@ -196,12 +189,12 @@ class ClassicMembership(Membership):
 
     def _raise_group_error(self, code: int, what: str) -> None:
         if code in _REJOIN_CODES:
-            if code == UNKNOWN_MEMBER_ID:
+            if code == ErrorCode.UNKNOWN_MEMBER_ID:
                 self.member_id = ""
             log.info("%s: %s answered %s; rejoining", self._owner, what, error_name(code))
-            raise _RejoinError(lost=code != REBALANCE_IN_PROGRESS)
+            raise _RejoinError(lost=code != ErrorCode.REBALANCE_IN_PROGRESS)
         err = error_for(code, f"{what} for group {self._settings.group_id!r}")
-        if code == FENCED_INSTANCE_ID or not err.retriable:
+        if code == ErrorCode.FENCED_INSTANCE_ID or not err.retriable:
             raise _FatalError() from err
         raise err
 
@@ -247,17 +240,17 @@ class ClassicMembership(Membership):
                 }
 
             resp = await self._coord(
-                API_JOIN_GROUP, join_body, st.rebalance_timeout + st.session_timeout + 10.0
+                ApiKey.JOIN_GROUP, join_body, st.rebalance_timeout + st.session_timeout + 10.0
             )
             code = int(resp["error_code"])
-            if code == MEMBER_ID_REQUIRED:
+            if code == ErrorCode.MEMBER_ID_REQUIRED:
                 self.member_id = str(resp["member_id"])
                 log.debug("%s: rejoining with member id %s (KIP-394)", self._owner, self.member_id)
                 continue
-            if code == UNKNOWN_MEMBER_ID:
+            if code == ErrorCode.UNKNOWN_MEMBER_ID:
                 self.member_id = ""
                 continue
-            if code == REBALANCE_IN_PROGRESS:
+            if code == ErrorCode.REBALANCE_IN_PROGRESS:
                 await asyncio.sleep(0.1)
                 continue
             if code:
@@ -282,7 +275,7 @@ class ClassicMembership(Membership):
                 "assignments": assignments,
             }
 
-        sync = await self._coord(API_SYNC_GROUP, sync_body, st.rebalance_timeout + 10.0)
+        sync = await self._coord(ApiKey.SYNC_GROUP, sync_body, st.rebalance_timeout + 10.0)
         code = int(sync["error_code"])
         if code:
             self._raise_group_error(code, "SyncGroup")
@@ -400,7 +393,9 @@ class ClassicMembership(Membership):
 
             try:
                 resp = await self._coord(
-                    API_HEARTBEAT, body, max(1.0, st.session_timeout - (time.monotonic() - last_ok))
+                    ApiKey.HEARTBEAT,
+                    body,
+                    max(1.0, st.session_timeout - (time.monotonic() - last_ok)),
                 )
             except KafkaError as exc:
                 if time.monotonic() - last_ok > st.session_timeout:
@@ -438,7 +433,7 @@ class ClassicMembership(Membership):
             return {"group_id": st.group_id, "member_id": self.member_id}
 
         try:
-            await self._coord(API_LEAVE_GROUP, body, 5.0)
+            await self._coord(ApiKey.LEAVE_GROUP, body, 5.0)
             log.info("%s: left the group", self._owner)
         except KafkaError as exc:
             log.info("%s: LeaveGroup failed: %s", self._owner, exc)

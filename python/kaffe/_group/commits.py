@@ -20,16 +20,12 @@ from kaffe._group.handler import GroupHandler, TopicPartition
 from kaffe._group.membership import Membership, send_to_group
 from kaffe._group.offsets import CommitTracker
 from kaffe._group.settings import GroupSettings
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.errors import KafkaError
 
 __all__ = ["Committer"]
 
 log = logging.getLogger("kaffe.group")
-
-API_OFFSET_COMMIT = 8
-API_OFFSET_FETCH = 9
-
-UNSTABLE_OFFSET_COMMIT = 88
 
 
 class Committer:
@@ -103,7 +99,7 @@ class Committer:
 
             try:
                 resp = await send_to_group(
-                    self._cluster, st.group_id, API_OFFSET_COMMIT, body, codes, 30.0
+                    self._cluster, st.group_id, ApiKey.OFFSET_COMMIT, body, codes, 30.0
                 )
             except KafkaError as exc:
                 log.warning("%s: OffsetCommit failed: %s", self._owner, exc)
@@ -173,10 +169,10 @@ class Committer:
 
         for attempt in range(20):
             resp = await send_to_group(
-                self._cluster, st.group_id, API_OFFSET_FETCH, body, codes, 30.0
+                self._cluster, st.group_id, ApiKey.OFFSET_FETCH, body, codes, 30.0
             )
             all_codes = [c for c in codes(resp) if c]
-            if UNSTABLE_OFFSET_COMMIT in all_codes:
+            if ErrorCode.UNSTABLE_OFFSET_COMMIT in all_codes:
                 await asyncio.sleep(min(1.0, 0.05 * 2**attempt))
                 continue
             if all_codes:
