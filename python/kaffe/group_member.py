@@ -250,7 +250,10 @@ class GroupMemberSupervisor(_GroupClient):
     were committed.
 
     Keys: see :data:`kaffe.group_member.CONSUMER_KEYS` (Kaffe's names and defaults, brod's group
-    options). ``start()``/``stop()``, ``with``, or ``run()`` (blocks; SIGINT/SIGTERM stop it).
+    options). ``partition_assignment_strategy`` takes the name of a built-in assignor
+    (``"roundrobin"``, ``"range"``, ``"cooperative-sticky"``), your own :class:`kaffe.Assignor`
+    object, or a list of them in order of preference. ``start()``/``stop()``, ``with``, or
+    ``run()`` (blocks; SIGINT/SIGTERM stop it).
     """
 
     _AIO = _ThreadedSupervisor
