@@ -58,7 +58,17 @@ RebalanceProtocol = Literal["eager", "cooperative"]
 
 @dataclass(frozen=True)
 class MemberSubscription:
-    """What one member asked for in JoinGroup."""
+    """What one member asked for when it joined (what :meth:`Assignor.assign` gets per member).
+
+    Attributes:
+        member_id: the id the coordinator gave the member (the key of the assignment).
+        topics: the topics it subscribes to.
+        group_instance_id: its static instance id (``group_instance_id``), if it has one.
+        owned: the partitions it consumes now, ``topic -> partitions`` (sent by cooperative
+            members and by kaffe; empty for older clients).
+        generation: the generation its ``owned`` partitions were assigned in (-1: none).
+        user_data: what its assignor's :meth:`Assignor.user_data` returned (``None``: nothing).
+    """
 
     member_id: str
     topics: tuple[str, ...]
@@ -82,9 +92,10 @@ class Assignor(Protocol):
     :attr:`rebalance` and :meth:`user_data`, or write any class with the same members.
 
     Every member of a group offers its assignors by :attr:`name` when it joins; the group agrees
-    on one that every member offers (the earliest in the leader's list of the common ones), and
-    only the leader runs its :meth:`assign`. So give members of one group assignors that agree:
-    the same class, or the same logic under the same name.
+    on one that every member offers (each member votes for the first such one in its list; the
+    coordinator takes the one with the most votes), and only the leader runs its
+    :meth:`assign`. So give members of one group assignors that agree: the same class, or the
+    same logic under the same name.
 
     Attributes:
         name: the protocol name sent to the coordinator (``"range"``, ``"my-racks"``, ...). It
@@ -95,7 +106,8 @@ class Assignor(Protocol):
             another member is revoked by its owner and handed over in a second rebalance). A
             cooperative :meth:`assign` must never give a partition to a member while another
             member still owns it (see :attr:`MemberSubscription.owned`): leave it out, and the
-            owner hands it over.
+            owner hands it over. For type checkers, annotate an override as
+            :data:`RebalanceProtocol` (``rebalance: RebalanceProtocol = "cooperative"``).
 
     Example::
 
