@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 
 from kaffe import aio
+from kaffe._protocol.error_classes import *  # noqa: F403  (the same, spelled for type checkers)
 from kaffe.admin import AdminClient
 from kaffe.consumer import Consumer
 from kaffe.errors import *  # noqa: F403  (every error class is public API: kaffe.<Name>Error)
