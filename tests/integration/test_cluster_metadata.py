@@ -11,6 +11,7 @@ import pytest
 
 from kaffe import _core
 from kaffe._cluster import Cluster
+from kaffe._protocol import ApiKey
 from kaffe.admin import AdminClient
 from kafka_harness.admin import AdminError, TopicDescription
 from kafka_harness.cluster import LocalCluster
@@ -69,7 +70,7 @@ def produce_one(admin: AdminClient, topic: str, partition: int) -> None:
         conn = await cluster.leader_connection(topic, partition, timeout=DEADLINE_S)
         batch = native.encode_record_batch([(b"k", b"v", [], int(time.time() * 1000))])
         data: dict[str, Any] = {"partition_data": [{"index": partition, "records": batch}]}
-        if conn.api_version(0) >= 13:
+        if conn.api_version(ApiKey.PRODUCE) >= 13:
             md = cluster.metadata
             info = md.topic(topic) if md is not None else None
             assert info is not None
@@ -77,7 +78,9 @@ def produce_one(admin: AdminClient, topic: str, partition: int) -> None:
         else:
             data["name"] = topic
         resp = await conn.request(
-            0, {"acks": -1, "timeout_ms": 10000, "topic_data": [data]}, timeout=DEADLINE_S
+            ApiKey.PRODUCE,
+            {"acks": -1, "timeout_ms": 10000, "topic_data": [data]},
+            timeout=DEADLINE_S,
         )
         return int(resp["responses"][0]["partition_responses"][0]["error_code"])
 
