@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from kaffe import _core
-from kaffe._protocol import ApiKey
+from kaffe._protocol import ApiKey, ErrorCode
 
 CLIENT_MAX_VERSION: Final[Mapping[int, int]] = MappingProxyType(
     {
@@ -112,7 +112,7 @@ def peek_error_code(payload: bytes) -> int:
     body starts with the int16 error code, so this works before the body format is known.
     """
     if len(payload) < 6:
-        return -1
+        return ErrorCode.UNKNOWN_SERVER_ERROR
     (code,) = _ERROR_CODE.unpack_from(payload, 4)
     return int(code)
 
