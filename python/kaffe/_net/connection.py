@@ -136,7 +136,8 @@ class BrokerConnection:
         return dict(self._broker_ranges)
 
     def api_version(self, api_key: int) -> int:
-        """The version of ``api_key`` this connection uses (the highest both sides support).
+        """The version of ``api_key`` this connection uses (the highest both sides support; with
+        ``options.cap_versions``, at most :data:`kaffe._net.versions.CLIENT_MAX_VERSION`'s).
 
         Raises:
             kaffe.UnsupportedVersionError: the broker and kaffe share no version of the API.
