@@ -11,7 +11,7 @@ import pytest
 
 from kaffe import _core
 from kaffe._cluster import Cluster
-from kaffe._protocol import ApiKey
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.admin import AdminClient
 from kafka_harness.admin import AdminError, TopicDescription
 from kafka_harness.cluster import LocalCluster
@@ -86,7 +86,12 @@ def produce_one(admin: AdminClient, topic: str, partition: int) -> None:
 
     def attempt() -> bool | None:
         code = admin._loop.run(send(admin._aio.cluster), DEADLINE_S)
-        if code in (3, 5, 6, 100):  # the leader does not know the topic (id) yet
+        if code in (  # the leader does not know the topic (id) yet
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode.LEADER_NOT_AVAILABLE,
+            ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            ErrorCode.UNKNOWN_TOPIC_ID,
+        ):
             admin._aio.cluster.invalidate([topic])
             return None
         assert code == 0
