@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 
 from kaffe import aio, assignors
+from kaffe._protocol.error_classes import *  # noqa: F403  (the same, spelled for type checkers)
 from kaffe.admin import AdminClient
 from kaffe.assignors import Assignor
 from kaffe.consumer import Consumer

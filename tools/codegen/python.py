@@ -59,12 +59,15 @@ def _header(doc: list[str]) -> list[str]:
     return [BANNER, REGENERATE, *_docstring("", doc), ""]
 
 
-def _all_lines(names: list[str]) -> list[str]:
+def _all_lines(names: list[str], annotated: bool = False) -> list[str]:
+    # ``annotated``: mypy cannot infer the type of an ``__all__`` that another module of an
+    # import cycle extends itself with (``kaffe.errors`` does ``__all__ += <this>.__all__``).
     ordered = sorted(names, key=_all_key)
-    one = "__all__ = [" + ", ".join(f'"{n}"' for n in ordered) + "]"
+    target = "__all__: list[str]" if annotated else "__all__"
+    one = f"{target} = [" + ", ".join(f'"{n}"' for n in ordered) + "]"
     if len(one) <= LINE_LENGTH:
         return [one]
-    return ["__all__ = [", *(f'    "{n}",' for n in ordered), "]"]
+    return [f"{target} = [", *(f'    "{n}",' for n in ordered), "]"]
 
 
 def _api_keys_module(messages: dict[str, MessageSpec]) -> str:
@@ -159,7 +162,7 @@ def _error_classes_module(errors: list[ErrorSpec]) -> str:
     )
     lines += ["from kaffe.errors import ("]
     lines += [f"    {base}," for base in bases]
-    lines += [")", "", *_all_lines([e.class_name for e in coded])]
+    lines += [")", "", *_all_lines([e.class_name for e in coded], annotated=True)]
     for e in coded:
         retriable = "retriable" if e.retriable else "not retriable"
         lines += ["", "", f"class {e.class_name}({e.base}):"]

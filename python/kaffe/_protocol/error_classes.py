@@ -16,7 +16,7 @@ from kaffe.errors import (
     ProtocolError,
 )
 
-__all__ = [
+__all__: list[str] = [
     "BrokerIdNotRegisteredError",
     "BrokerNotAvailableError",
     "ClusterAuthorizationFailedError",
