@@ -46,10 +46,10 @@ stubtest: build ## check python/kaffe/_core.pyi against the built native module
 cargo-test: ## pure-Rust tests (no Python needed)
 	cargo test -p kaffe-core --release --quiet
 
-codegen: venv ## regenerate rust/kaffe-core/src/protocol/generated from the pinned kafka-clients jar
+codegen: venv ## regenerate the Rust protocol tables and python/kaffe/_protocol from the pinned kafka-clients jar
 	$(PY) -m codegen
 
-codegen-check: venv ## fail if the committed protocol tables drifted from the pinned specs
+codegen-check: venv ## fail if the committed generated protocol files drifted from the pinned jar
 	$(PY) -m codegen --check
 
 kafka-fetch: venv ## download the pinned Kafka jars through Maven (cached in ~/.cache/kaffe)

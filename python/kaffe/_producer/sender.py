@@ -69,20 +69,18 @@ from kaffe._producer.accumulator import (
 )
 from kaffe._producer.messages import Record
 from kaffe._producer.settings import ProducerSettings
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.errors import KafkaError, KafkaTimeoutError, MessageTooLargeError
 
-__all__ = ["API_PRODUCE", "Engine"]
+__all__ = ["Engine"]
 
 log = logging.getLogger("kaffe.producer")
 
-API_PRODUCE = 0
-_PRODUCE_MAX_VERSION = 12  # v13 names topics by id; kaffe names them
 _NETWORK_SLACK_S = 5.0
 _IDLE_TICK_S = 1.0
 _MAX_IDEMPOTENT_IN_FLIGHT = 5
 _REQUEST_MAX_BYTES = 16 * 1024 * 1024
 _METADATA_BACKOFF_FIRST_S = 0.1
-MESSAGE_TOO_LARGE = 10
 
 
 class Engine:
@@ -519,12 +517,12 @@ class Engine:
         """Write the Produce request at once (no task); ``False`` if the connection cannot
         take it without waiting."""
         try:
-            version = min(conn.api_version(API_PRODUCE), _PRODUCE_MAX_VERSION)
+            version = conn.api_version(ApiKey.PRODUCE)
         except KafkaError:
             return False
         return bool(
             conn.request_nowait(
-                API_PRODUCE,
+                ApiKey.PRODUCE,
                 self._body(batches),
                 functools.partial(self._sent, node, batches),
                 version=version,
@@ -560,9 +558,9 @@ class Engine:
                 conn = await self.cluster.connection_for_node(
                     node, timeout=self._response_timeout(batches), wait_backoff=False
                 )
-            version = min(conn.api_version(API_PRODUCE), _PRODUCE_MAX_VERSION)
+            version = conn.api_version(ApiKey.PRODUCE)
             outcome = await conn.request(
-                API_PRODUCE,
+                ApiKey.PRODUCE,
                 self._body(batches),
                 version=version,
                 timeout=self._response_timeout(batches),
@@ -615,9 +613,9 @@ class Engine:
             code = int(p["error_code"])
             if code == 0:
                 self._complete(b, int(p["base_offset"]))
-            elif code == idem.DUPLICATE_SEQUENCE_NUMBER:
+            elif code == ErrorCode.DUPLICATE_SEQUENCE_NUMBER:
                 self._complete(b, -1)
-            elif code == idem.OUT_OF_ORDER_SEQUENCE_NUMBER and (
+            elif code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER and (
                 b.reencode or self._earlier_unacked(b)
             ):
                 # Not written; it follows a batch not yet acknowledged (or renumbered): retry.
@@ -625,7 +623,7 @@ class Engine:
                 err.retriable = True
                 log.debug("%s; re-sending it after the batches before it", err)
                 self._retry_or_fail(b, err, count=False)
-            elif code == idem.OUT_OF_ORDER_SEQUENCE_NUMBER and self._follows_acked(b):
+            elif code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER and self._follows_acked(b):
                 # It reached the broker before the batch ahead of it, which has been
                 # acknowledged since: nothing is missing, send it again (counted as a retry).
                 err = error_for(code, f"producing to {b.describe()}")
@@ -634,7 +632,7 @@ class Engine:
                 self._retry_or_fail(b, err)
             elif self.idempotent and idem.is_fatal_sequence_error(code):
                 self._sequence_reset(b, code)
-            elif code == MESSAGE_TOO_LARGE:
+            elif code == ErrorCode.MESSAGE_TOO_LARGE:
                 self._too_large(b, p.get("error_message"))
             else:
                 err = error_for(code, f"producing to {b.describe()}", p.get("error_message"))
@@ -716,7 +714,8 @@ class Engine:
                 f"producing to {st.topic}/{st.partition}: a message of {len(b.data)} bytes "
                 "(as a record batch) is larger than the broker accepts (the topic's "
                 "max.message.bytes or the broker's message.max.bytes): MESSAGE_TOO_LARGE "
-                f"(error code {MESSAGE_TOO_LARGE})" + (f": {message}" if message else "")
+                f"(error code {ErrorCode.MESSAGE_TOO_LARGE.value})"
+                + (f": {message}" if message else "")
             )
             log.warning("%s", err)
             self._rejected(b, err)
