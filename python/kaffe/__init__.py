@@ -6,9 +6,11 @@ The record-batch codec, CRCs, compression and partitioners live in the native mo
 
 from __future__ import annotations
 
-from kaffe import aio
+from kaffe import aio, assignors
+from kaffe._protocol.error_classes import *  # noqa: F403  (the same, spelled for type checkers)
 from kaffe._version import __version__
 from kaffe.admin import AdminClient
+from kaffe.assignors import Assignor
 from kaffe.consumer import Consumer
 from kaffe.errors import *  # noqa: F403  (every error class is public API: kaffe.<Name>Error)
 from kaffe.errors import __all__ as _error_names
@@ -20,6 +22,7 @@ __all__ = [
     "NO_COMMIT",
     "OK",
     "AdminClient",
+    "Assignor",
     "Consumer",
     "GroupMemberSupervisor",
     "Message",
@@ -27,5 +30,6 @@ __all__ = [
     "commit_offset",
     "__version__",
     "aio",
+    "assignors",
     *_error_names,
 ]
