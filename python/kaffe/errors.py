@@ -23,7 +23,10 @@ after Kafka's name in CamelCase with an ``Error`` suffix (``NOT_LEADER_OR_FOLLOW
 :class:`NotLeaderOrFollowerError`; a trailing ``_EXCEPTION``/``_ERROR`` is dropped, and code 2 is
 :class:`CorruptRecordError`). Those classes are generated from the pinned kafka-clients jar
 (``make codegen`` writes ``kaffe/_protocol/error_classes.py``, documented with Kafka's default
-message) and re-exported here; this module holds the bases they derive from and the lookups.
+message) and re-exported here. Their bases (:class:`KafkaError` and the few client-side bases
+named below) are defined in ``kaffe._errors_base``, a module below both, and re-exported here
+too; this module adds the other client-side classes and the lookups. Every class's public home
+is this module: ``__module__`` is ``kaffe.errors`` for all of them.
 :func:`for_code` and :func:`raise_for_code` turn a code from a response into the exception. A few
 codes also have a client-side base: the SASL codes are subclasses of :class:`AuthenticationError`,
 the ``*_AUTHORIZATION_FAILED`` codes subclasses of :class:`AuthorizationError`,
@@ -38,8 +41,17 @@ refuses kaffe's client certificate.
 
 from __future__ import annotations
 
-import builtins
-
+from kaffe import _errors_base
+from kaffe._errors_base import (
+    _BY_CODE,
+    AuthenticationError,
+    AuthorizationError,
+    KafkaError,
+    KafkaTimeoutError,
+    ProtocolError,
+)
+from kaffe._protocol import error_classes as _error_classes
+from kaffe._protocol.error_classes import *  # noqa: F403
 from kaffe._protocol.error_codes import ERROR_CODES as _ERROR_CODES
 
 __all__ = [
@@ -60,57 +72,6 @@ __all__ = [
 ]
 """The hand-written names; the generated per-code classes are added at the end of the module."""
 
-_BY_CODE: dict[int, type[KafkaError]] = {}
-
-
-class KafkaError(Exception):
-    """Base class of every exception kaffe raises on purpose.
-
-    Attributes:
-        retriable: whether retrying the failed operation unchanged may succeed. The class
-            attribute is the default for that kind of error; pass ``retriable=`` to the
-            constructor to override it for one instance.
-        code: the Kafka protocol error code this error stands for, or ``None`` for errors
-            detected on the client side that have no Kafka error code. Subclasses for a
-            specific Kafka error code set it as a class attribute; ``code=`` overrides it for
-            one instance (for example a broker code that has no named subclass yet).
-    """
-
-    retriable: bool = False
-    code: int | None = None
-
-    def __init__(
-        self, *args: object, code: int | None = None, retriable: bool | None = None
-    ) -> None:
-        """Create the error.
-
-        Args:
-            *args: the message (and any further arguments), as for :class:`Exception`.
-            code: a Kafka error code for this instance, overriding the class value.
-            retriable: overrides the class's ``retriable`` for this instance.
-        """
-        super().__init__(*args)
-        if code is not None:
-            self.code = code
-        if retriable is not None:
-            self.retriable = retriable
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        """Register subclasses that define a Kafka error code in their own body."""
-        super().__init_subclass__(**kwargs)
-        code = cls.__dict__.get("code")
-        if code is None:
-            return
-        if not isinstance(code, int) or isinstance(code, bool):
-            raise TypeError(f"{cls.__qualname__}.code must be an int, got {code!r}")
-        existing = _BY_CODE.get(code)
-        if existing is not None:
-            raise TypeError(
-                f"Kafka error code {code} is claimed by both {existing.__qualname__} "
-                f"and {cls.__qualname__}"
-            )
-        _BY_CODE[code] = cls
-
 
 def error_class_for_code(code: int) -> type[KafkaError]:
     """Return the exception class registered for a Kafka error code.
@@ -121,26 +82,11 @@ def error_class_for_code(code: int) -> type[KafkaError]:
     return _BY_CODE.get(code, KafkaError)
 
 
-class ProtocolError(KafkaError):
-    """Bytes received from the network that do not follow the Kafka protocol.
-
-    Raised for a malformed response frame, an impossible length field or an unknown version.
-    Retrying the same request is unlikely to help, so ``retriable`` is ``False``.
-    """
-
-
 class ConfigError(KafkaError, ValueError):
     """A configuration key is unknown or has a value that is not allowed.
 
     The message names the key, the value given and what is allowed. It is also a
     :class:`ValueError`, so generic argument validation code catches it.
-    """
-
-
-class AuthenticationError(KafkaError):
-    """TLS or SASL authentication with a broker failed.
-
-    Not retriable: the same credentials fail the same way again.
     """
 
 
@@ -157,22 +103,6 @@ class ConnectionError(KafkaError):
 
 KafkaConnectionError = ConnectionError
 """Alias of :class:`kaffe.errors.ConnectionError` that does not shadow the builtin."""
-
-
-class KafkaTimeoutError(KafkaError, builtins.TimeoutError):
-    """An operation did not complete within its deadline.
-
-    It is also a :class:`TimeoutError`. Retriable: the operation may complete given more time.
-    """
-
-    retriable = True
-
-
-class AuthorizationError(KafkaError):
-    """The broker refused an operation the authenticated principal is not allowed to do.
-
-    Base class of the ``*_AUTHORIZATION_FAILED`` error codes. Not retriable.
-    """
 
 
 class TLSError(ConnectionError):
@@ -251,13 +181,9 @@ def raise_for_code(code: int, message: str | None = None) -> None:
         raise for_code(code, message)
 
 
-# The per-code classes derive from the bases above, so they are imported last (the generated
-# module imports those bases back from this one).
-from kaffe._protocol import error_classes as _error_classes  # noqa: E402
-from kaffe._protocol.error_classes import *  # noqa: E402, F403
-
 __all__ += _error_classes.__all__
-for _name in _error_classes.__all__:
-    # Their public home is this module: tracebacks, reprs and pickles name kaffe.errors.
-    getattr(_error_classes, _name).__module__ = __name__
-del _name
+for _module in (_errors_base, _error_classes):
+    for _name in _module.__all__:
+        # Their public home is this module: tracebacks, reprs and pickles name kaffe.errors.
+        getattr(_module, _name).__module__ = __name__
+del _module, _name

@@ -137,3 +137,27 @@ def test_errors_pickle_with_their_instance_state() -> None:
     assert copy.retriable is False
     coded = pickle.loads(pickle.dumps(errors.KafkaError("x", code=42)))
     assert coded.code == 42
+
+
+def test_every_public_class_names_kaffe_errors_as_its_home() -> None:
+    import pickle
+
+    classes = [obj for name in errors.__all__ if isinstance(obj := getattr(errors, name), type)]
+    # The hand-written bases, the other client-side classes and every generated per-code class.
+    assert errors.KafkaError in classes
+    assert errors.NotCoordinatorError in classes
+    assert errors.ConnectionError in classes
+    for cls in classes:
+        assert cls.__module__ == "kaffe.errors", cls
+        assert getattr(kaffe, cls.__name__) is cls
+        err = cls("message")
+        copy = pickle.loads(pickle.dumps(err))
+        assert type(copy) is cls
+        assert copy.args == ("message",)
+        assert copy.code == cls.code
+    # The per-code classes derive from the very bases kaffe.errors exports.
+    assert errors.SaslAuthenticationFailedError.__mro__[1] is errors.AuthenticationError
+    assert errors.TopicAuthorizationFailedError.__mro__[1] is errors.AuthorizationError
+    assert errors.RequestTimedOutError.__mro__[1] is errors.KafkaTimeoutError
+    assert errors.CorruptRecordError.__mro__[1] is errors.ProtocolError
+    assert errors.for_code(16, "moved").__class__ is errors.NotCoordinatorError

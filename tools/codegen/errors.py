@@ -3,8 +3,9 @@
 The facts (code, name, retriable, default message) come from ``java/KafkaErrorCodes.java`` run
 against the pinned jar. The two choices here are kaffe's own: the class name (Kafka's name in
 CamelCase with an ``Error`` suffix, a trailing ``_EXCEPTION``/``_ERROR`` dropped; code 2 is
-``CorruptRecordError``) and the base class (``kaffe.errors.KafkaError`` unless a rule below
-puts the code under a client-side base too).
+``CorruptRecordError``) and the base class (``KafkaError`` unless a rule below puts the code
+under a client-side base too). Every base named here must be defined in ``kaffe._errors_base``
+(``codegen.python.BASES_MODULE``), where the generated module imports it from.
 """
 
 from __future__ import annotations

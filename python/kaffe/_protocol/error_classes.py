@@ -2,13 +2,12 @@
 # Regenerate with `make codegen` (PYTHONPATH=tools python -m codegen).
 """One exception class per Kafka error code; import them from :mod:`kaffe.errors`.
 
-Each class is a subclass of the ``kaffe.errors`` base tools/codegen/errors.py picks, its docstring
-is Kafka's default message for the code, and ``code`` and ``retriable`` are Kafka's.
-``kaffe.errors`` defines those bases before it imports this module (the import here is circular by
-design), and re-exports every class.
+Each class is a subclass of the base tools/codegen/errors.py picks, its docstring is Kafka's default
+message for the code, and ``code`` and ``retriable`` are Kafka's. The bases are hand-written in
+``kaffe._errors_base``; ``kaffe.errors`` re-exports them and every class here.
 """
 
-from kaffe.errors import (
+from kaffe._errors_base import (
     AuthenticationError,
     AuthorizationError,
     KafkaError,
@@ -16,7 +15,7 @@ from kaffe.errors import (
     ProtocolError,
 )
 
-__all__: list[str] = [
+__all__ = [
     "BrokerIdNotRegisteredError",
     "BrokerNotAvailableError",
     "ClusterAuthorizationFailedError",
