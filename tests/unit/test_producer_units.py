@@ -21,6 +21,8 @@ from kaffe._producer.handoff import Call, Sink
 from kaffe._producer.messages import RECORD_OVERHEAD, normalize
 from kaffe._producer.partitioner import assign_partitions
 from kaffe._producer.settings import ProducerSettings
+from kaffe._producer.transactions import classify_add_partitions
+from kaffe._protocol import ErrorCode
 from kaffe.aio.producer import resolve_form
 
 
@@ -346,3 +348,59 @@ def test_a_call_whose_parts_all_fail_retrieves_every_error(
         assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
     finally:
         loop.close()
+
+
+# ------------------------------------------------------------------ transactions
+
+_NOT_ATTEMPTED = int(ErrorCode.OPERATION_NOT_ATTEMPTED)
+
+
+def test_add_partitions_invalid_txn_state_fails_at_once() -> None:
+    """INVALID_TXN_STATE is fatal (as in the Java client): the pending partitions fail with it
+    instead of being retried until the delivery timeout; the partitions the broker did not try
+    (OPERATION_NOT_ATTEMPTED) are never the error reported."""
+    failed = [("t", 0, _NOT_ATTEMPTED), ("t", 1, int(ErrorCode.INVALID_TXN_STATE))]
+    fatal, retry = classify_add_partitions(failed)
+    assert fatal == ("t", 1, ErrorCode.INVALID_TXN_STATE)
+    assert retry is None
+
+
+def test_add_partitions_collateral_not_attempted_is_retried_with_the_real_error() -> None:
+    """A retriable error on one partition (an unknown partition) makes the broker answer
+    OPERATION_NOT_ATTEMPTED for the rest: the request goes again, for the retriable error."""
+    failed = [
+        ("a", 0, _NOT_ATTEMPTED),
+        ("b", 3, int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)),
+        ("a", 1, _NOT_ATTEMPTED),
+    ]
+    assert classify_add_partitions(failed) == (
+        None,
+        ("b", 3, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    )
+    concurrent = [("a", 0, int(ErrorCode.CONCURRENT_TRANSACTIONS))]
+    assert classify_add_partitions(concurrent) == (None, concurrent[0])
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        ErrorCode.PRODUCER_FENCED,
+        ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+    ],
+)
+def test_add_partitions_fatal_error_wins_over_retriable_and_collateral(code: ErrorCode) -> None:
+    failed = [
+        ("a", 0, _NOT_ATTEMPTED),
+        ("b", 0, int(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)),
+        ("c", 0, int(code)),
+    ]
+    assert classify_add_partitions(failed) == (("c", 0, code), None)
+
+
+def test_add_partitions_nothing_failed_or_only_collateral() -> None:
+    assert classify_add_partitions([]) == (None, None)
+    # A broker that blames no partition: nothing to retry for, so it fails with what it said.
+    only = [("a", 0, _NOT_ATTEMPTED), ("a", 1, _NOT_ATTEMPTED)]
+    assert classify_add_partitions(only) == (only[0], None)

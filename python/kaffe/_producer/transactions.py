@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kaffe._cluster.client import Cluster, CoordinatorType
@@ -24,11 +24,44 @@ from kaffe._protocol import ApiKey, ErrorCode
 from kaffe._util import Deadline, backoff
 from kaffe.errors import ConnectionError, KafkaError, KafkaTimeoutError
 
-__all__ = ["TransactionManager"]
+__all__ = ["TransactionManager", "classify_add_partitions"]
 
 log = logging.getLogger("kaffe.producer.txn")
 
 _RETRY_CODES = frozenset({ErrorCode.CONCURRENT_TRANSACTIONS, *COORDINATOR_ERRORS})
+
+PartitionError = tuple[str, int, int]
+"""A partition's failure in an AddPartitionsToTxn answer: ``(topic, partition, error code)``."""
+
+
+def classify_add_partitions(
+    failed: Sequence[PartitionError],
+) -> tuple[PartitionError | None, PartitionError | None]:
+    """What to do after an AddPartitionsToTxn answer whose failed partitions are ``failed``.
+
+    Returns ``(fatal, retry)``: ``fatal`` is the error that fails the pending partitions now
+    (the first one no retry can fix), else ``retry`` is the error to send the request again for
+    (a retriable one: an unknown partition, a coordinator moving, concurrent transactions);
+    both are ``None`` when nothing failed.
+
+    ``OPERATION_NOT_ATTEMPTED`` is collateral: the broker answers it for the partitions it did
+    not try because another partition of the same request failed, so it is never the error
+    reported while the other one is known, and its partitions go again with the retried ones.
+    Only an answer that blames nothing else fails with it. Every other code that Kafka does not
+    mark retriable is fatal, ``INVALID_TXN_STATE`` included (as in the Java client).
+    """
+    blamed = [f for f in failed if f[2] != ErrorCode.OPERATION_NOT_ATTEMPTED]
+    for f in blamed:
+        if f[2] not in _RETRY_CODES and not is_retriable(f[2]):
+            return f, None
+    if blamed:
+        return None, blamed[0]
+    return (failed[0] if failed else None), None
+
+
+def _add_error(failure: PartitionError) -> KafkaError:
+    topic, partition, code = failure
+    return error_for(code, f"adding {topic}/{partition} to the transaction")
 
 
 class TransactionManager:
@@ -92,19 +125,17 @@ class TransactionManager:
             except KafkaError as exc:
                 self._fail_pending(exc)
                 return
-            failed: list[tuple[str, int, int]] = []
+            failed: list[PartitionError] = []
             for t in resp.get("results_by_topic_v3_and_below") or ():
                 for p in t.get("results_by_partition") or ():
                     code = int(p["partition_error_code"])
                     if code:
                         failed.append((str(t["name"]), int(p["partition_index"]), code))
-            retry = [f for f in failed if f[2] in _RETRY_CODES or is_retriable(f[2])]
-            fatal = [f for f in failed if f not in retry and f[2] != ErrorCode.INVALID_TXN_STATE]
-            if fatal:
-                t, p, code = fatal[0]
-                self._fail_pending(error_for(code, f"adding {t}/{p} to the transaction"))
+            fatal, retry = classify_add_partitions(failed)
+            if fatal is not None:
+                self._fail_pending(_add_error(fatal))
                 return
-            if not failed:
+            if retry is None:
                 for st in states:
                     st.added_to_txn = True
                     self._added.add(st)
@@ -112,7 +143,7 @@ class TransactionManager:
                 self.engine.wake()
                 continue
             if deadline.expired:
-                self._fail_pending(deadline.timeout_error("AddPartitionsToTxn"))
+                self._fail_pending(deadline.timeout_error("AddPartitionsToTxn", _add_error(retry)))
                 return
             await asyncio.sleep(backoff(attempt, deadline))
             attempt += 1
