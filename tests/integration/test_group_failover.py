@@ -4,11 +4,13 @@ A producer thread writes a numbered stream (``required_acks=-1``, RF 3, ``min.in
 2) while a ``GroupMemberSupervisor`` consumes it. Mid-stream the leader of partition 0 is killed
 with SIGKILL (then restarted), the group coordinator is killed, or every node is restarted in
 turn. Consumption must resume, and
-every message the producer had acknowledged must be consumed.
+every message the producer had acknowledged must be consumed. A last test stops (SIGSTOP) the
+group coordinator just as a member reads its partitions' committed offsets.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import uuid
@@ -212,3 +214,64 @@ def test_kill_nine_group_coordinator_during_consumption(
             if not kafka_cluster.node(node).running():
                 kafka_cluster.restart(node)
         kafka_cluster.wait_until_nodes(3, timeout=90)
+
+
+def test_coordinator_stopped_while_partitions_are_assigned(
+    kafka_cluster: LocalCluster, replicated_topic: str
+) -> None:
+    """The group coordinator is frozen (SIGSTOP) for 40 s between the member's SyncGroup and its
+    OffsetFetch (``rebalance_delay_ms`` holds the lookup back until it is). The lookup times out
+    after 30 s; that is retriable, so the member looks the coordinator up again (a node frozen
+    past the 3 s broker session is replaced) and goes on. ``subscriber_retries`` is 0, so any
+    failure counted against it would stop the member: the old engine counted this timeout and
+    stopped. The session timeout (45 s) outlasts the lookup's timeout, so the membership does not
+    give the assignment up first. Every message, written before and after, is handled."""
+    group = f"kaffe-it-{uuid.uuid4().hex[:10]}"
+    with kaffe.Producer(endpoints=kafka_cluster.bootstrap, required_acks=-1) as producer:
+        before = [f"before-{i}".encode() for i in range(300)]
+        producer.produce_sync(replicated_topic, [(v, v) for v in before])
+        col = Collect()
+        sup = kaffe.GroupMemberSupervisor(
+            endpoints=kafka_cluster.bootstrap,
+            topics=[replicated_topic],
+            consumer_group=group,
+            message_handler=col,
+            **{
+                **FAST,
+                "session_timeout_seconds": 45,
+                "rebalance_delay_ms": 5_000,
+                "subscriber_retries": 0,
+            },
+        )
+        frozen: list[int] = []
+        sup.start()
+        try:
+            engine, loop = sup._engine, sup._loop
+            assert engine is not None
+            assert loop is not None
+            membership = wait_until(lambda: engine.membership, 60, "the membership to start")
+            wait_until(lambda: membership.generation is not None, 90, "the first assignment")
+            assert engine.cluster is not None
+            coordinator = loop.run(engine.cluster.coordinator_node(group), 30).node_id
+            node = kafka_cluster.node(coordinator)
+            assert node.proc is not None
+            partitions = engine.partitions
+            assert partitions is not None
+            # The assignment waits out rebalance_delay before its OffsetFetch: none started yet.
+            assert not partitions.assigned, "offsets were read before the coordinator froze"
+            node.proc.signal(signal.SIGSTOP)
+            frozen.append(coordinator)
+            time.sleep(40)  # the fault's duration (longer than the lookup's 30 s), not a sync
+            node.proc.signal(signal.SIGCONT)
+            frozen.clear()
+            assert sup.failure is None
+            after = [f"after-{i}".encode() for i in range(300)]
+            producer.produce_sync(replicated_topic, [(v, v) for v in after])
+            wanted = set(before) | set(after)
+            wait_until(lambda: wanted <= col.values, 120, "every message handled")
+            assert sup.failure is None
+        finally:
+            for node_id in frozen:
+                kafka_cluster.node(node_id).proc.signal(signal.SIGCONT)  # type: ignore[union-attr]
+            sup.stop()
+    kafka_cluster.wait_until_nodes(3, timeout=90)

@@ -2,9 +2,10 @@
 
 The membership (:mod:`kaffe._group.membership`) decides *what* the member owns; this part makes
 it so. Assigning waits ``rebalance_delay`` (default 0), reads the partitions' committed offsets
-(OffsetFetch) and starts each partition: commit tracking, the handler's delivery gate, a fetch
-state in the fetcher and a subscriber (:mod:`kaffe._group.dispatch`); an assignment whose
-generation was replaced meanwhile is dropped. Revoking stops the partitions' fetching (their
+(OffsetFetch; a retriable failure is retried with backoff while the generation stands) and
+starts each partition: commit tracking, the handler's delivery gate, a fetch state in the
+fetcher and a subscriber (:mod:`kaffe._group.dispatch`); an assignment whose generation was
+replaced meanwhile is dropped. Revoking stops the partitions' fetching (their
 delivery gates close), waits up to the rebalance timeout for their running batches, commits,
 forgets them and calls the handler's ``on_revoked`` (``on_lost`` when the membership was lost).
 Runs on the client's event loop.
@@ -22,6 +23,7 @@ from kaffe._group.dispatch import Dispatcher
 from kaffe._group.handler import GroupHandler
 from kaffe._group.membership import Generation, Membership, fmt_tps
 from kaffe._group.offsets import AckTracker, CommitTracker
+from kaffe._group.retry import FailureBudget
 from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
 from kaffe._util import TopicPartition
@@ -105,21 +107,8 @@ class PartitionSet:
                 gen.generation_id,
             )
             return
-        attempt = 0
-        while True:
-            try:
-                committed = await self._committer.fetch_committed(parts)
-                break
-            except KafkaError as exc:
-                attempt += 1
-                if attempt > st.subscriber_retries:
-                    self._status.fail(exc)
-                    return
-                log.warning("%s: OffsetFetch failed (%s); retrying", self._owner, exc)
-                await asyncio.sleep(st.subscriber_retry_delay)
-                if self._membership.generation is not gen:
-                    return
-        if self._stale(gen):
+        committed = await self._committed_offsets(gen, parts)
+        if committed is None or self._stale(gen):
             return
         for tp in parts:
             offset = committed.get(tp)
@@ -138,6 +127,38 @@ class PartitionSet:
         )
         if self._handler.rebalance_callbacks and parts:
             await self._dispatcher.callback(self._handler.on_assigned, parts, "on_assigned")
+
+    async def _committed_offsets(
+        self, gen: Generation, parts: list[TopicPartition]
+    ) -> dict[TopicPartition, int] | None:
+        """The committed offsets of ``parts`` (OffsetFetch); ``None`` when generation ``gen``
+        was replaced or the member stopped meanwhile, or the lookup failed for good.
+
+        Retried as :class:`~kaffe._group.retry.FailureBudget` says: a retriable failure (the
+        coordinator moving, loading or unreachable, a timeout, offsets still pending in a
+        transaction) for as long as ``gen`` stands, an error retrying cannot fix
+        ``subscriber_retries`` times."""
+        budget = FailureBudget(
+            self._settings.subscriber_retries, self._settings.subscriber_retry_delay
+        )
+        while True:
+            try:
+                return await self._committer.fetch_committed(parts)
+            except KafkaError as exc:
+                delay = budget.after(exc)
+                if delay is None:
+                    self._status.fail(exc)
+                    return None
+                log.log(
+                    budget.log_level(),
+                    "%s: OffsetFetch failed (%s); %s",
+                    self._owner,
+                    exc,
+                    budget.explain(delay),
+                )
+            await asyncio.sleep(delay)
+            if self._stale(gen):
+                return None
 
     # ------------------------------------------------------------------ revoking
 

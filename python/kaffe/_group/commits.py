@@ -15,12 +15,12 @@ import logging
 from typing import Any
 
 from kaffe._cluster.client import Cluster
-from kaffe._cluster.errors import error_for, error_name
+from kaffe._cluster.errors import error_for, error_name, is_retriable
 from kaffe._group.handler import GroupHandler
 from kaffe._group.membership import Membership, send_to_group
 from kaffe._group.offsets import CommitTracker
 from kaffe._group.settings import GroupSettings
-from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._protocol import ApiKey
 from kaffe._util import TopicPartition
 from kaffe.errors import KafkaError
 
@@ -128,8 +128,12 @@ class Committer:
             return done
 
     async def fetch_committed(self, parts: list[TopicPartition]) -> dict[TopicPartition, int]:
-        """The committed offsets of ``parts`` (OffsetFetch, stable offsets only: retried while
-        a transaction's offsets are pending); partitions with none are left out."""
+        """The committed offsets of ``parts`` (OffsetFetch, stable offsets only); partitions
+        with none are left out.
+
+        One request (the coordinator looked up again while it moves, within 30 s); an error in
+        the answer raises it: ``UNSTABLE_OFFSET_COMMIT`` (a transaction's offsets are pending)
+        like the other retriable ones, for the caller to retry."""
         st = self._settings
         topics: dict[str, list[int]] = {}
         for t, p in parts:
@@ -168,20 +172,17 @@ class Committer:
             top, parts_ = flatten(r)
             return top + [int(p["error_code"]) for _, p in parts_]
 
-        for attempt in range(20):
-            resp = await send_to_group(
-                self._cluster, st.group_id, ApiKey.OFFSET_FETCH, body, codes, 30.0
-            )
-            all_codes = [c for c in codes(resp) if c]
-            if ErrorCode.UNSTABLE_OFFSET_COMMIT in all_codes:
-                await asyncio.sleep(min(1.0, 0.05 * 2**attempt))
-                continue
-            if all_codes:
-                raise error_for(all_codes[0], f"OffsetFetch for group {st.group_id!r}")
-            out: dict[TopicPartition, int] = {}
-            for name, entry in flatten(resp)[1]:
-                off = int(entry["committed_offset"])
-                if off >= 0:
-                    out[(name, int(entry["partition_index"]))] = off
-            return out
-        raise KafkaError("OffsetFetch: offsets stayed unstable (a transaction is pending)")
+        resp = await send_to_group(
+            self._cluster, st.group_id, ApiKey.OFFSET_FETCH, body, codes, 30.0
+        )
+        failed = [c for c in codes(resp) if c]
+        if failed:
+            # An error retrying cannot fix is the one to report; else the first (retriable).
+            code = next((c for c in failed if not is_retriable(c)), failed[0])
+            raise error_for(code, f"OffsetFetch for group {st.group_id!r}")
+        out: dict[TopicPartition, int] = {}
+        for name, entry in flatten(resp)[1]:
+            off = int(entry["committed_offset"])
+            if off >= 0:
+                out[(name, int(entry["partition_index"]))] = off
+        return out

@@ -7,8 +7,10 @@ the partition's delivery gate (if it has one: the asynchronous-ack consumer's
 :meth:`GroupHandler.handle <kaffe._group.handler.GroupHandler.handle>` in the partition's worker
 (:mod:`kaffe._group.workers`; the worker key follows ``worker_strategy``) and hands the value to
 ``on_result`` on the loop. A failing handler gets the same batch again after
-``subscriber_retry_delay``; a fetch that keeps failing past ``subscriber_retries`` stops the
-member. The tasks run on the event loop; handlers never do (except plain functions in
+``subscriber_retry_delay``. A fetch error is retried as
+:class:`~kaffe._group.retry.FailureBudget` says (the fetcher retries what it can itself, so what
+reaches a subscriber is mostly an error retrying cannot fix: past ``subscriber_retries`` tries it
+stops the member). The tasks run on the event loop; handlers never do (except plain functions in
 :mod:`kaffe.aio`).
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 from kaffe._fetch.fetcher import Fetcher, PartitionFetch
 from kaffe._group.handler import GroupHandler
 from kaffe._group.offsets import AckTracker
+from kaffe._group.retry import FailureBudget
 from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
 from kaffe._group.watchdog import Watchdog
@@ -110,30 +113,29 @@ class Dispatcher:
     ) -> None:
         st = self._settings
         worker = self.workers.worker(self._worker_key(tp))
-        failures = 0
+        budget = FailureBudget(st.subscriber_retries, st.subscriber_retry_delay)
         while self._current(tp, state):
             try:
                 item = await fetcher.next_batch(state)
             except KafkaError as exc:
-                failures += 1
-                if failures > st.subscriber_retries:
+                delay = budget.after(exc)
+                if delay is None:
                     self._status.fail(exc)
                     return
-                log.warning(
-                    "%s: fetching %s/%d failed (%s); retry %d of %d in %.1f s",
+                log.log(
+                    budget.log_level(),
+                    "%s: fetching %s/%d failed (%s); %s",
                     self._owner,
                     tp[0],
                     tp[1],
                     exc,
-                    failures,
-                    st.subscriber_retries,
-                    st.subscriber_retry_delay,
+                    budget.explain(delay),
                 )
-                await asyncio.sleep(st.subscriber_retry_delay)
+                await asyncio.sleep(delay)
                 continue
             if item is None:
                 return
-            failures = 0
+            budget.succeeded()
             messages, nbytes = item
             count = len(messages)
             try:
