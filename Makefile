@@ -49,10 +49,10 @@ stubtest: build ## check python/kaffe/_core.pyi against the built native module
 cargo-test: ## pure-Rust tests (no Python needed)
 	cargo test -p kaffe-core --release --quiet
 
-codegen: venv ## regenerate rust/kaffe-core/src/protocol/generated from the pinned kafka-clients jar
+codegen: venv ## regenerate the Rust protocol tables and python/kaffe/_protocol from the pinned kafka-clients jar
 	$(PY) -m codegen
 
-codegen-check: venv ## fail if the committed protocol tables drifted from the pinned specs
+codegen-check: venv ## fail if the committed generated protocol files drifted from the pinned jar
 	$(PY) -m codegen --check
 
 kafka-fetch: venv ## download the pinned Kafka jars through Maven (cached in ~/.cache/kaffe)
@@ -124,6 +124,25 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: build kafka-fetch ## every application workload (issues 8, 14) vs confluent-kafka, aiokafka, kafka-python; < 15 min
 	$(PY) benches/workloads.py $(BENCH_ARGS)
+
+# The fault scenarios (tools/faults): FAULTS_ARGS="--only leader-kill,reset-fetch" picks some;
+# `make test` runs the short set as tests/integration/test_faults.py.
+FAULTS_ARGS ?=
+.PHONY: faults faults-short
+faults: build kafka-fetch ## every fault scenario on a 3-node cluster behind fault proxies (minutes each); table, .faults/*.json
+	$(PY) -m faults $(FAULTS_ARGS)
+
+faults-short: build kafka-fetch ## the short fault scenarios (a leader kill, a reset mid-response, a blackhole), a few minutes
+	$(PY) -m faults --short $(FAULTS_ARGS)
+
+# make soak DURATION=60m SEED=42: the fault workload (tools/faults) for DURATION under seeded
+# random faults, sampling the client processes; output in .soak/<time>-seed<SEED>/.
+DURATION ?= 10m
+SEED ?=
+SOAK_ARGS ?=
+.PHONY: soak
+soak: build kafka-fetch ## fault workload for DURATION (10m) under random faults (SEED=); RSS/FDs/threads/tasks PNG + summary in .soak/
+	$(PY) -m soak --duration $(DURATION) $(if $(SEED),--seed $(SEED)) $(SOAK_ARGS)
 
 clean: ## remove build output and the virtualenv (download caches are kept)
 	rm -rf $(VENV) target site .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,6 +7,8 @@
 * ``topic_factory``  function-scoped: ``topic_factory(partitions)`` -> a fresh topic name,
                      deleted at teardown.
 * ``kafka_cluster``  session-scoped three-node cluster, started only when a test asks for it.
+* ``fault_cluster``  session-scoped three-node cluster with a fault proxy in front of every
+                     broker (``tools/faults``), started only when a test asks for it.
 
 Run dirs live under ``.kafka-local/``; they are removed after a green session and kept (and
 printed) when anything failed, or always with ``KAFFE_KEEP_LOGS=1``.
@@ -27,6 +29,7 @@ _TOOLS = Path(__file__).resolve().parents[1] / "tools"
 if str(_TOOLS) not in sys.path:
     sys.path.insert(0, str(_TOOLS))
 
+from faults.cluster import FaultCluster, start_cluster_with_proxies  # noqa: E402
 from kafka_harness.broker import BrokerHandle, ExternalBroker, LocalBroker  # noqa: E402
 from kafka_harness.cluster import LocalCluster  # noqa: E402
 from kafka_harness.jars import KafkaJars, fetch  # noqa: E402
@@ -122,15 +125,21 @@ def local_kafka_broker(kafka_broker: BrokerHandle) -> LocalBroker:
     return kafka_broker
 
 
-@pytest.fixture(scope="session")
-def kafka_cluster(kafka_jars: KafkaJars) -> Iterator[LocalCluster]:
-    """A three-node cluster, started the first time a test asks for it."""
+def _own_processes_only() -> None:
+    """Skip, saying why, when the session runs against an external broker: the three-node
+    tests kill, stop and proxy broker processes the harness owns."""
     external = _external_bootstrap()
     if external is not None:
         pytest.skip(
             f"the three-node cluster tests kill and restart broker processes the harness "
             f"owns; KAFFE_TEST_BOOTSTRAP={external} points at an external broker"
         )
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(kafka_jars: KafkaJars) -> Iterator[LocalCluster]:
+    """A three-node cluster, started the first time a test asks for it."""
+    _own_processes_only()
     cluster = LocalCluster(kafka_jars)
     _RUN_DIRS.append(cluster.run_dir)
     cluster.start()
@@ -138,6 +147,18 @@ def kafka_cluster(kafka_jars: KafkaJars) -> Iterator[LocalCluster]:
         yield cluster
     finally:
         cluster.close()
+
+
+@pytest.fixture(scope="session")
+def fault_cluster(kafka_jars: KafkaJars) -> Iterator[FaultCluster]:
+    """A three-node cluster whose clients reach each broker only through a fault proxy."""
+    _own_processes_only()
+    fc = start_cluster_with_proxies(kafka_jars)
+    _RUN_DIRS.append(fc.run_dir)
+    try:
+        yield fc
+    finally:
+        fc.close()
 
 
 # --------------------------------------------------------------------------- topics

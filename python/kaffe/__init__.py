@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from importlib import metadata as _metadata
 
-from kaffe import aio
+from kaffe import aio, assignors
+from kaffe._protocol.error_classes import *  # noqa: F403  (the same, spelled for type checkers)
 from kaffe.admin import AdminClient
+from kaffe.assignors import Assignor
 from kaffe.consumer import Consumer
 from kaffe.errors import *  # noqa: F403  (every error class is public API: kaffe.<Name>Error)
 from kaffe.errors import __all__ as _error_names
@@ -26,6 +28,7 @@ __all__ = [
     "NO_COMMIT",
     "OK",
     "AdminClient",
+    "Assignor",
     "Consumer",
     "GroupMemberSupervisor",
     "Message",
@@ -33,5 +36,6 @@ __all__ = [
     "commit_offset",
     "__version__",
     "aio",
+    "assignors",
     *_error_names,
 ]

@@ -103,6 +103,10 @@ class LoopThread:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            if future.done():
+                # The coroutine's own timeout error (KafkaTimeoutError is a TimeoutError, and
+                # so is concurrent.futures.TimeoutError from Python 3.11): keep its message.
+                raise
             future.cancel()
             raise KafkaTimeoutError(
                 f"operation did not complete within {timeout:.3f} s" if timeout else "timed out"

@@ -712,6 +712,7 @@ class ClientConfig:
             sasl=sasl,
             connect_timeout=self.connect_timeout,
             request_timeout=self.request_timeout,
+            cap_versions=True,
         )
 
 

@@ -23,11 +23,7 @@ delivered again after ``subscriber_retry_delay_ms``.
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
-from kaffe._group.engine import TopicPartition
-from kaffe._group.offsets import AckTracker
+from kaffe._group.delivery import MessageHandler
 from kaffe.aio import consumer as _aio
 from kaffe.group_member import _GroupClient, _on_loop
 from kaffe.message import Message
@@ -41,67 +37,7 @@ class _ThreadedConsumer(_aio.Consumer):
 
     _KIND = "Consumer"
     _ASYNC_HANDLERS = False
-
-    def _check_mode(self) -> None:
-        self._acks: dict[TopicPartition, AckTracker] = {}
-        self._acks_lock = threading.Lock()
-
-    def _engine_kwargs(self) -> dict[str, Any]:
-        kwargs = super()._engine_kwargs()
-        handler = self.handler
-        async_ack = bool(self.values["async_message_ack"])
-
-        def job(messages: list[Message]) -> None:
-            engine = self._engine
-            assert engine is not None
-            tracker = engine.tracker
-            tp = (messages[0].topic, messages[0].partition)
-            acks = self._acks.get(tp) if async_ack else None
-            for i, m in enumerate(messages):
-                try:
-                    if acks is not None:
-                        acks.delivered(m.offset)
-                        handler(self, m)
-                    else:
-                        handler(m)
-                except BaseException:
-                    del messages[:i]  # the retry starts at the failed message
-                    raise
-                if acks is None:
-                    tracker.set_pending(tp, m.offset + 1)
-
-        def on_result(tp: TopicPartition, messages: list[Message], result: Any) -> None:
-            return None
-
-        def on_partition(tp: TopicPartition) -> None:
-            if async_ack:
-                with self._acks_lock:
-                    self._acks[tp] = AckTracker(self.delivery_limit)
-
-        def before_commit() -> None:
-            engine = self._engine
-            if engine is None or not async_ack:
-                return
-            with self._acks_lock:
-                items = list(self._acks.items())
-            for tp, acks in items:
-                point = acks.commit_point()
-                if point is not None:
-                    engine.tracker.set_pending(tp, point)
-
-        kwargs.update(
-            job=job, on_result=on_result, on_partition=on_partition, before_commit=before_commit
-        )
-        return kwargs
-
-    def ack(self, message: Message) -> None:
-        """Acknowledge ``message`` (``async_message_ack=True``): it is processed. Offsets are
-        committed up to the first delivered message not yet acknowledged. Acknowledging a
-        message of a partition this member no longer owns does nothing."""
-        with self._acks_lock:
-            acks = self._acks.get((message.topic, message.partition))
-        if acks is not None:
-            acks.ack(message.offset)
+    _MESSAGE_HANDLER = MessageHandler
 
 
 class Consumer(_GroupClient):

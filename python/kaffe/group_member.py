@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar
 
-from kaffe._group.engine import GroupEngine, GroupSettings
-from kaffe._group.settings import CONSUMER_KEYS
+from kaffe._group.engine import GroupEngine
+from kaffe._group.settings import CONSUMER_KEYS, GroupSettings
 from kaffe._loop import LoopClosedError
 from kaffe._sync import SyncFacade
 from kaffe.aio import consumer as _aio
@@ -250,7 +250,10 @@ class GroupMemberSupervisor(_GroupClient):
     were committed.
 
     Keys: see :data:`kaffe.group_member.CONSUMER_KEYS` (Kaffe's names and defaults, brod's group
-    options). ``start()``/``stop()``, ``with``, or ``run()`` (blocks; SIGINT/SIGTERM stop it).
+    options). ``partition_assignment_strategy`` takes the name of a built-in assignor
+    (``"roundrobin"``, ``"range"``, ``"cooperative-sticky"``), your own :class:`kaffe.Assignor`
+    object, or a list of them in order of preference. ``start()``/``stop()``, ``with``, or
+    ``run()`` (blocks; SIGINT/SIGTERM stop it).
     """
 
     _AIO = _ThreadedSupervisor

@@ -25,11 +25,13 @@ Partition strategies (``partition_strategy``)
 Configuration (Kaffe's keys and defaults; see :mod:`kaffe._producer.settings`)
     ``required_acks`` (-1), ``ack_timeout`` (1000 ms), ``partition_buffer_limit`` (512),
     ``partition_onwire_limit`` (5 with idempotence, else 1; Kaffe's is 1),
-    ``max_batch_size`` (1 MiB), ``max_retries`` (3),
-    ``retry_backoff_ms`` (500), ``compression`` (``"none"``; gzip, snappy, lz4, zstd),
-    ``min_compression_batch_size`` (1024), ``max_linger_ms`` (0), ``max_linger_count`` (0),
-    ``enable_idempotence`` (automatic), ``transactional_id``, ``delivery_timeout_ms``, plus the
-    client keys (``endpoints``, ``ssl``, ``sasl``, ``heroku_kafka_env``, ``client_id``, ...).
+    ``max_batch_size`` (1 MiB), ``max_retries`` (``None``: no count, retries until the
+    delivery deadline; Kaffe's is 3), ``retry_backoff_ms`` (500), ``retry_backoff_max_ms``
+    (1000), ``delivery_timeout_ms`` (120000), ``compression`` (``"none"``; gzip, snappy, lz4,
+    zstd), ``min_compression_batch_size`` (1024), ``max_linger_ms`` (0), ``max_linger_count``
+    (0), ``enable_idempotence`` (automatic), ``transactional_id``, ``transaction_timeout_ms``
+    (60000), plus the client keys (``endpoints``, ``ssl``, ``sasl``, ``heroku_kafka_env``,
+    ``client_id``, ...).
     ``partition_buffer_limit`` counts produce calls (batch-sized parts of them) queued per
     partition; beyond it a produce call waits for room, at most until its delivery deadline.
     ``partition_onwire_limit`` is the number of batches in flight per partition; with
@@ -55,10 +57,15 @@ Too large for the broker
     :class:`kaffe.MessageTooLargeError` naming topic, partition and size, and the messages
     produced after it are still delivered.
 
-Never hangs
-    Every produce completes or raises within its delivery deadline (``delivery_timeout_ms``, by
-    default derived from ``ack_timeout``, ``max_retries`` and ``retry_backoff_ms``). The calling
-    thread blocks; the producer's own event-loop thread never does.
+Leader elections, and never hanging
+    Every produce completes or raises within its delivery deadline (``delivery_timeout_ms``,
+    120 s by default, as the Java client's ``delivery.timeout.ms``). Within it, a batch that
+    fails retriably (the leader died or moved, ``NOT_LEADER_OR_FOLLOWER``,
+    ``NOT_ENOUGH_REPLICAS``, a request timeout, a broker that cannot be reached) is re-sent to
+    the new leader once metadata names it, waiting ``retry_backoff_ms`` doubled per retry up to
+    ``retry_backoff_max_ms`` (jittered) in between: a leader failover costs the calls in flight
+    a few seconds, not an error. ``max_retries`` (a count, Kaffe's 3) also ends the retries
+    when set. The calling thread blocks; the producer's own event-loop thread never does.
 
 No waiting for the event loop
     ``produce_async`` (and the other forms) convert the messages in the calling thread, append
@@ -277,6 +284,8 @@ class Producer(SyncFacade):
         try:
             fut.result(timeout)
         except concurrent.futures.TimeoutError:
+            if fut.done():  # the call failed with a timeout error of its own: keep it
+                raise
             raise KafkaTimeoutError(
                 f"produce not acknowledged within {timeout:.1f} s (the delivery deadline)"
             ) from None

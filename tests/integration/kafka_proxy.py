@@ -16,8 +16,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from kaffe import _core
-
-API_PRODUCE, API_METADATA = 0, 3
+from kaffe._protocol import ApiKey
 
 _P = TypeVar("_P", bound="KafkaProxy")
 
@@ -56,10 +55,10 @@ class KafkaProxy:
 
     def rewrite_metadata(self, version: int, cid: int, frame: bytes) -> bytes:
         """A Metadata response ``frame`` with every broker pointed at this proxy."""
-        _, body = _core.decode_response(API_METADATA, version, frame)
+        _, body = _core.decode_response(ApiKey.METADATA, version, frame)
         for b in body["brokers"]:
             b["host"], b["port"] = "127.0.0.1", self.port
-        return _core.encode_response(API_METADATA, version, cid, body)
+        return _core.encode_response(ApiKey.METADATA, version, cid, body)
 
     def _pumps(
         self,

@@ -21,6 +21,7 @@ import kaffe
 import kaffe.aio
 from kaffe import _core, errors
 from kaffe._cluster import Cluster, CoordinatorType
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.admin import AdminClient, GroupDescription, NewTopic, TopicPartition
 from kafka_harness.broker import BrokerHandle
 from kafka_harness.process import poll_until
@@ -31,7 +32,12 @@ pytestmark = pytest.mark.broker
 DEADLINE_S = 30.0
 native: Any = _core
 # UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_ID
-RETRIABLE_PRODUCE_CODES = {3, 5, 6, 100}
+RETRIABLE_PRODUCE_CODES = {
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    ErrorCode.LEADER_NOT_AVAILABLE,
+    ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    ErrorCode.UNKNOWN_TOPIC_ID,
+}
 
 
 @pytest.fixture
@@ -53,7 +59,7 @@ def produce(
     async def send(cluster: Cluster) -> dict[str, Any]:
         conn = await cluster.leader_connection(topic, partition, timeout=DEADLINE_S)
         batch = native.encode_record_batch([(k, v, [], ts) for k, v, ts in records])
-        version = conn.api_version(0)
+        version = conn.api_version(ApiKey.PRODUCE)
         data: dict[str, Any] = {"partition_data": [{"index": partition, "records": batch}]}
         if version >= 13:
             md = cluster.metadata
@@ -64,7 +70,7 @@ def produce(
         else:
             data["name"] = topic
         body = {"acks": -1, "timeout_ms": 10000, "topic_data": [data]}
-        resp: dict[str, Any] = await conn.request(0, body, timeout=DEADLINE_S)
+        resp: dict[str, Any] = await conn.request(ApiKey.PRODUCE, body, timeout=DEADLINE_S)
         return resp
 
     def attempt() -> int | None:
@@ -104,7 +110,12 @@ def commit_raw(admin: AdminClient, group: str, topic: str, offsets: dict[int, in
     # send_to_coordinator only finds the coordinator and retries while it is loading
     resp = admin._loop.run(
         admin._aio.cluster.send_to_coordinator(
-            group, CoordinatorType.GROUP, 8, build, error_codes=codes_of, timeout=DEADLINE_S
+            group,
+            CoordinatorType.GROUP,
+            ApiKey.OFFSET_COMMIT,
+            build,
+            error_codes=codes_of,
+            timeout=DEADLINE_S,
         ),
         DEADLINE_S + 5,
     )

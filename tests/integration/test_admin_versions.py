@@ -19,6 +19,7 @@ import pytest
 from kaffe import _core, errors
 from kaffe._cluster import CoordinatorType
 from kaffe._net.pool import ConnectionPool
+from kaffe._protocol import ApiKey
 from kaffe.aio.admin import AdminClient, TopicPartition
 from kaffe.config import ClientConfig
 from kafka_harness.broker import BrokerHandle
@@ -29,18 +30,18 @@ DEADLINE_S = 30.0
 native: Any = _core
 
 OLDEST = {
-    2: 1,  # ListOffsets: no isolation level, no leader epochs
-    3: 4,  # Metadata: first version with allow_auto_topic_creation
-    8: 2,  # OffsetCommit: with retention_time_ms
-    9: 7,  # OffsetFetch: one group, topics by name
-    10: 3,  # FindCoordinator: one key per request
-    15: 5,  # DescribeGroups: unknown groups are "Dead"
-    16: 3,  # ListGroups: no state filter
-    19: 4,  # CreateTopics
-    20: 5,  # DeleteTopics: topic_names
-    21: 1,  # DeleteRecords
-    32: 1,  # DescribeConfigs
-    37: 1,  # CreatePartitions
+    ApiKey.LIST_OFFSETS: 1,  # no isolation level, no leader epochs
+    ApiKey.METADATA: 4,  # first version with allow_auto_topic_creation
+    ApiKey.OFFSET_COMMIT: 2,  # with retention_time_ms
+    ApiKey.OFFSET_FETCH: 7,  # one group, topics by name
+    ApiKey.FIND_COORDINATOR: 3,  # one key per request
+    ApiKey.DESCRIBE_GROUPS: 5,  # unknown groups are "Dead"
+    ApiKey.LIST_GROUPS: 3,  # no state filter
+    ApiKey.CREATE_TOPICS: 4,
+    ApiKey.DELETE_TOPICS: 5,  # topic_names
+    ApiKey.DELETE_RECORDS: 1,
+    ApiKey.DESCRIBE_CONFIGS: 1,
+    ApiKey.CREATE_PARTITIONS: 1,
 }
 """``api_key -> version``: old layouts every supported broker line (3.9, 4.x) still accepts."""
 
@@ -54,14 +55,14 @@ async def _produce(admin: AdminClient, topic: str, partition: int, timestamps: l
         md = cluster.metadata
         info = md.topic(topic) if md is not None else None
         assert info is not None
-        version = conn.api_version(0)
+        version = conn.api_version(ApiKey.PRODUCE)
         if version >= 13 and info.topic_id is not None:
             data["topic_id"] = info.topic_id
         else:  # Metadata < v10 has no topic ids: Produce addresses the topic by name (<= v12)
             version = min(version, 12)
             data["name"] = topic
         resp = await conn.request(
-            0,
+            ApiKey.PRODUCE,
             {"acks": -1, "timeout_ms": 10000, "topic_data": [data]},
             version=version,
             timeout=DEADLINE_S,

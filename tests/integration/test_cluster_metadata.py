@@ -11,6 +11,7 @@ import pytest
 
 from kaffe import _core
 from kaffe._cluster import Cluster
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.admin import AdminClient
 from kafka_harness.admin import AdminError, TopicDescription
 from kafka_harness.cluster import LocalCluster
@@ -69,7 +70,7 @@ def produce_one(admin: AdminClient, topic: str, partition: int) -> None:
         conn = await cluster.leader_connection(topic, partition, timeout=DEADLINE_S)
         batch = native.encode_record_batch([(b"k", b"v", [], int(time.time() * 1000))])
         data: dict[str, Any] = {"partition_data": [{"index": partition, "records": batch}]}
-        if conn.api_version(0) >= 13:
+        if conn.api_version(ApiKey.PRODUCE) >= 13:
             md = cluster.metadata
             info = md.topic(topic) if md is not None else None
             assert info is not None
@@ -77,13 +78,20 @@ def produce_one(admin: AdminClient, topic: str, partition: int) -> None:
         else:
             data["name"] = topic
         resp = await conn.request(
-            0, {"acks": -1, "timeout_ms": 10000, "topic_data": [data]}, timeout=DEADLINE_S
+            ApiKey.PRODUCE,
+            {"acks": -1, "timeout_ms": 10000, "topic_data": [data]},
+            timeout=DEADLINE_S,
         )
         return int(resp["responses"][0]["partition_responses"][0]["error_code"])
 
     def attempt() -> bool | None:
         code = admin._loop.run(send(admin._aio.cluster), DEADLINE_S)
-        if code in (3, 5, 6, 100):  # the leader does not know the topic (id) yet
+        if code in (  # the leader does not know the topic (id) yet
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode.LEADER_NOT_AVAILABLE,
+            ErrorCode.NOT_LEADER_OR_FOLLOWER,
+            ErrorCode.UNKNOWN_TOPIC_ID,
+        ):
             admin._aio.cluster.invalidate([topic])
             return None
         assert code == 0

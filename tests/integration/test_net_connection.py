@@ -23,13 +23,19 @@ from kaffe import _core, errors
 from kaffe._net import ConnectionOptions, ConnectionPool
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.pool import backoff_delay
+from kaffe._protocol import ApiKey
 from kafka_harness import probe
 from kafka_harness.broker import BrokerHandle
 from kafka_harness.topics import TopicFactory
 
 pytestmark = pytest.mark.broker
 
-API_PRODUCE, API_FETCH, API_METADATA, API_API_VERSIONS = 0, 1, 3, 18
+API_PRODUCE, API_FETCH, API_METADATA, API_API_VERSIONS = (
+    ApiKey.PRODUCE,
+    ApiKey.FETCH,
+    ApiKey.METADATA,
+    ApiKey.API_VERSIONS,
+)
 MARGIN = 5.0  # seconds allowed beyond a timeout on a loaded 2-core machine
 
 T = TypeVar("T")
@@ -69,7 +75,16 @@ def test_api_versions_negotiation(kafka_broker: BrokerHandle) -> None:
         conn = BrokerConnection(host, port, ConnectionOptions(client_id="kaffe-test"))
         await conn.connect()
         try:
-            return conn.api_versions(), {k: conn.api_version(k) for k in (0, 1, 3, 18, 36)}
+            return conn.api_versions(), {
+                k: conn.api_version(k)
+                for k in (
+                    API_PRODUCE,
+                    API_FETCH,
+                    API_METADATA,
+                    API_API_VERSIONS,
+                    ApiKey.SASL_AUTHENTICATE,
+                )
+            }
         finally:
             await conn.close()
 
@@ -111,7 +126,9 @@ def test_unsupported_api_is_a_typed_error(kafka_broker: BrokerHandle) -> None:
 
     async def main() -> None:
         # Produce v0-v2 are gone (KIP-896), so capping Produce at v2 leaves no common version.
-        conn = BrokerConnection(host, port, ConnectionOptions(api_version_overrides={0: 2}))
+        conn = BrokerConnection(
+            host, port, ConnectionOptions(api_version_overrides={API_PRODUCE: 2})
+        )
         await conn.connect()
         try:
             conn.api_version(API_PRODUCE)

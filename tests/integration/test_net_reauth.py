@@ -22,12 +22,12 @@ import pytest
 from kaffe import errors
 from kaffe._net import ConnectionOptions, ConnectionPool, SaslOptions, build_ssl_context
 from kaffe._net.connection import BrokerConnection
+from kaffe._protocol import ApiKey
 from kafka_harness.broker import LocalBroker
 from kafka_harness.jars import KafkaJars
 
 pytestmark = pytest.mark.broker
 
-API_METADATA = 3
 REAUTH_MS = 3000
 IDLE_MS = 4000
 EXTRA_PROPERTIES = {
@@ -94,7 +94,7 @@ def test_reauthenticates_before_the_session_expires(
             # Several sessions' worth of traffic, a few requests at a time.
             while conn.reauthentications < 2 and time.monotonic() < deadline:
                 bodies = await asyncio.gather(
-                    *(conn.request(API_METADATA, {"topics": None}) for _ in range(3))
+                    *(conn.request(ApiKey.METADATA, {"topics": None}) for _ in range(3))
                 )
                 answered += sum(1 for b in bodies if b["brokers"][0]["port"] == port)
                 await asyncio.sleep(0.1)
@@ -118,14 +118,14 @@ def test_pool_replaces_a_connection_the_broker_closed_as_idle(
         pool = ConnectionPool(ConnectionOptions(reconnect_backoff=0.05))
         try:
             first = await pool.get(host, port)
-            await first.request(API_METADATA, {"topics": None})
+            await first.request(ApiKey.METADATA, {"topics": None})
             # Send nothing: the broker closes the connection after IDLE_MS.
             await _wait_for(lambda: not first.connected, 60.0, "the broker to close it")
             with pytest.raises(errors.ConnectionError):
-                await first.request(API_METADATA, {"topics": None})
+                await first.request(ApiKey.METADATA, {"topics": None})
             second = await pool.get(host, port)
             assert second is not first
-            body = await second.request(API_METADATA, {"topics": None})
+            body = await second.request(ApiKey.METADATA, {"topics": None})
             assert body["brokers"][0]["port"] == port
         finally:
             await pool.close()

@@ -12,11 +12,11 @@ from kaffe import errors
 from kaffe._net import ConnectionOptions, ConnectionPool, SaslOptions, build_ssl_context
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.options import SaslMechanism
+from kaffe._protocol import ApiKey
 from kafka_harness.broker import LocalBroker
 
 pytestmark = pytest.mark.broker
 
-API_METADATA = 3
 CONNECT_TIMEOUT = 5.0
 MARGIN = 5.0
 MECHANISMS: list[SaslMechanism] = ["plain", "scram_sha_256", "scram_sha_512"]
@@ -42,7 +42,7 @@ def test_authenticates(local_kafka_broker: LocalBroker, listener: str, mechanism
         conn = BrokerConnection(host, port, _options(local_kafka_broker, listener, sasl))
         await conn.connect()
         try:
-            body = await conn.request(API_METADATA, {"topics": None})
+            body = await conn.request(ApiKey.METADATA, {"topics": None})
             return [b["port"] for b in body["brokers"]], conn.session_lifetime_ms
         finally:
             await conn.close()
@@ -133,7 +133,7 @@ def test_pool_reconnects_with_sasl(local_kafka_broker: LocalBroker) -> None:
             await first.close()  # as if it had dropped
             second = await pool.get(host, port)
             assert second is not first
-            body = await second.request(API_METADATA, {"topics": None})
+            body = await second.request(ApiKey.METADATA, {"topics": None})
             assert body["brokers"][0]["port"] == port
         finally:
             await pool.close()

@@ -13,12 +13,12 @@ import pytest
 from kaffe import errors
 from kaffe._net import ConnectionOptions, ConnectionPool, build_ssl_context
 from kaffe._net.connection import BrokerConnection
+from kaffe._protocol import ApiKey
 from kafka_harness import probe
 from kafka_harness.broker import LocalBroker
 
 pytestmark = pytest.mark.broker
 
-API_METADATA = 3
 CONNECT_TIMEOUT = 5.0
 MARGIN = 5.0
 
@@ -33,7 +33,7 @@ def _metadata_ok(broker: LocalBroker, ssl_setting: Any) -> list[int]:
         conn = BrokerConnection(host, port, options)
         await conn.connect()
         try:
-            body = await conn.request(API_METADATA, {"topics": None})
+            body = await conn.request(ApiKey.METADATA, {"topics": None})
             return [b["node_id"] for b in body["brokers"]]
         finally:
             await conn.close()

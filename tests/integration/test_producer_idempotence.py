@@ -15,11 +15,12 @@ from collections.abc import Coroutine
 from typing import Any
 
 import pytest
-from tests.integration.kafka_proxy import API_METADATA, API_PRODUCE, KafkaProxy
+from tests.integration.kafka_proxy import KafkaProxy
 from tests.integration.test_producer_oracles import raw_batches, read_confluent
 
 import kaffe
 import kaffe.aio
+from kaffe._protocol import ApiKey
 from kafka_harness.broker import BrokerHandle
 from kafka_harness.topics import TopicFactory
 
@@ -50,7 +51,7 @@ class CuttingProxy(KafkaProxy):
                 frame = await self._frame(cr)
                 api_key, version, cid = struct.unpack(">hhi", frame[:8])
                 pending[cid] = (api_key, version)
-                if api_key == API_PRODUCE:
+                if api_key == ApiKey.PRODUCE:
                     self.produce_requests += 1
                 self._send(uw, frame)
                 await uw.drain()
@@ -60,12 +61,12 @@ class CuttingProxy(KafkaProxy):
                 frame = await self._frame(ur)
                 (cid,) = struct.unpack(">i", frame[:4])
                 api_key, version = pending.pop(cid)
-                if api_key == API_METADATA:
+                if api_key == ApiKey.METADATA:
                     frame = self.rewrite_metadata(version, cid, frame)
-                if api_key == API_PRODUCE and self.blackhole:
+                if api_key == ApiKey.PRODUCE and self.blackhole:
                     self.dropped += 1
                     continue
-                if api_key == API_PRODUCE and self.drop_produce_responses > 0:
+                if api_key == ApiKey.PRODUCE and self.drop_produce_responses > 0:
                     self.drop_produce_responses -= 1
                     self.dropped += 1
                     return  # the broker wrote the batch; kaffe never hears it

@@ -23,6 +23,7 @@ import kafka
 from kaffe import _core
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.options import ConnectionOptions
+from kaffe._protocol import ApiKey
 
 DEADLINE_S = 30.0
 
@@ -157,7 +158,7 @@ def raw_batches(
                     "forgotten_topics_data": [],
                     "rack_id": "",
                 }
-                resp = await conn.request(1, body, version=12, timeout=DEADLINE_S)
+                resp = await conn.request(ApiKey.FETCH, body, version=12, timeout=DEADLINE_S)
                 part = resp["responses"][0]["partitions"][0]
                 assert part["error_code"] == 0, part
                 high = int(part["high_watermark"])

@@ -32,7 +32,7 @@ from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
-from tests.integration.kafka_proxy import API_METADATA, API_PRODUCE, KafkaProxy
+from tests.integration.kafka_proxy import KafkaProxy
 from tests.integration.test_producer_idempotence import CuttingProxy
 from tests.integration.test_producer_oracles import raw_batches, read_confluent
 
@@ -40,13 +40,13 @@ import kaffe
 import kaffe.aio
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.options import ConnectionOptions
+from kaffe._protocol import ApiKey
 from kafka_harness.broker import BrokerHandle, LocalBroker
 from kafka_harness.jars import KafkaJars
 from kafka_harness.topics import TopicFactory
 
 pytestmark = pytest.mark.broker
 
-API_DESCRIBE_PRODUCERS = 61
 MAX_MESSAGE_BYTES = 4096
 EXPIRATION_MS = 2000
 WAIT_S = 120.0
@@ -191,7 +191,7 @@ async def _active_producers(address: tuple[str, int], topic: str) -> list[int]:
     await conn.connect()
     try:
         body = {"topics": [{"name": topic, "partition_indexes": [0]}]}
-        resp = await conn.request(API_DESCRIBE_PRODUCERS, body, timeout=30.0)
+        resp = await conn.request(ApiKey.DESCRIBE_PRODUCERS, body, timeout=30.0)
     finally:
         await conn.close()
     (part,) = resp["topics"][0]["partitions"]
@@ -312,16 +312,16 @@ class ReorderingProxy(KafkaProxy):
                 api_key, version, cid = struct.unpack(">hhi", frame[:8])
                 kinds[cid] = (api_key, version)
                 order.append(cid)
-                if api_key == API_PRODUCE and self.drop_next_produce:
+                if api_key == ApiKey.PRODUCE and self.drop_next_produce:
                     self.drop_next_produce = False
                     self.dropped += 1
                     return  # the broker never sees it; the connection is cut
-                if api_key == API_PRODUCE and self.hold_next_produce:
+                if api_key == ApiKey.PRODUCE and self.hold_next_produce:
                     self.hold_next_produce = False
                     held = frame
                     continue
                 self._send(uw, frame)
-                if held is not None and api_key == API_PRODUCE:
+                if held is not None and api_key == ApiKey.PRODUCE:
                     self._send(uw, held)
                     held = None
                     self.swapped += 1
@@ -332,7 +332,7 @@ class ReorderingProxy(KafkaProxy):
                 frame = await self._frame(ur)
                 (cid,) = struct.unpack(">i", frame[:4])
                 api_key, version = kinds.pop(cid)
-                if api_key == API_METADATA:
+                if api_key == ApiKey.METADATA:
                     frame = self.rewrite_metadata(version, cid, frame)
                 ready[cid] = frame
                 while order and order[0] in ready:

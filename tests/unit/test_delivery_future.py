@@ -3,12 +3,16 @@ condition with its siblings, resolved in bulk by resolve_all."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import threading
 import time
+from typing import Any
 
 import pytest
 
+import kaffe
+import kaffe.aio
 from kaffe._producer.futures import DeliveryFuture, resolve_all
 
 DEADLINE_S = 10.0
@@ -93,3 +97,26 @@ def test_set_result_still_works_one_by_one() -> None:
     assert f.result(0) == "x"
     with pytest.raises(concurrent.futures.InvalidStateError):
         f.set_result("again")
+
+
+def test_a_produce_that_failed_with_a_timeout_error_keeps_its_message() -> None:
+    # The producers wait for a call's future with a deadline of their own; a call that failed
+    # with a KafkaTimeoutError (a TimeoutError) must raise that error, at once, not a generic
+    # "not acknowledged within the delivery deadline".
+    err = kaffe.KafkaTimeoutError("delivery deadline reached for t/3 (12 records)")
+    sync = kaffe.Producer(endpoints="127.0.0.1:9")
+    fut = DeliveryFuture(threading.Condition())
+    fut.fail(err)
+    begun = time.monotonic()
+    with pytest.raises(kaffe.KafkaTimeoutError, match="t/3"):
+        sync._wait(fut)
+    assert time.monotonic() - begun < DEADLINE_S
+
+    async def aio() -> None:
+        producer = kaffe.aio.Producer(endpoints="127.0.0.1:9")
+        afut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        afut.set_exception(err)
+        with pytest.raises(kaffe.KafkaTimeoutError, match="t/3"):
+            await producer._wait(afut)
+
+    asyncio.run(aio())

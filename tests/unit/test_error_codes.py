@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaffe import errors
-from kaffe._protocol_errors import ERROR_CODES
+from kaffe._protocol.error_codes import ERROR_CODES
 
 _SPECIAL_NAMES = {2: "CorruptRecordError"}
 

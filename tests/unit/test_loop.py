@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,15 +11,6 @@ import kaffe
 from kaffe._loop import LoopClosedError, LoopThread
 
 WAIT_S = 10.0
-
-
-@pytest.fixture
-def loop() -> Iterator[LoopThread]:
-    thread = LoopThread()
-    try:
-        yield thread
-    finally:
-        thread.stop()
 
 
 def test_run_returns_the_result_and_runs_on_the_loop_thread(loop: LoopThread) -> None:
@@ -124,3 +114,13 @@ def test_stop_cancels_pending_tasks_and_closes() -> None:
 
     with pytest.raises(LoopClosedError):
         thread.run(anything(), timeout=WAIT_S)
+
+
+def test_a_timeout_error_of_the_coroutine_itself_keeps_its_message(loop: LoopThread) -> None:
+    # KafkaTimeoutError is a TimeoutError, as concurrent.futures.TimeoutError is from 3.11:
+    # the coroutine's own must not be taken for the wait running out.
+    async def fail() -> None:
+        raise kaffe.KafkaTimeoutError("the coordinator did not answer in 3 s")
+
+    with pytest.raises(kaffe.KafkaTimeoutError, match="coordinator did not answer"):
+        loop.run(fail(), timeout=WAIT_S)

@@ -3,8 +3,10 @@ and configuration (no broker)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
+import logging
 from typing import Any
 
 import pytest
@@ -15,9 +17,10 @@ from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 import kaffe
 from kaffe import _core
 from kaffe._producer.accumulator import split
+from kaffe._producer.handoff import Call, Sink
 from kaffe._producer.messages import RECORD_OVERHEAD, normalize
 from kaffe._producer.partitioner import assign_partitions
-from kaffe._producer.settings import ProducerSettings, delivery_timeout
+from kaffe._producer.settings import ProducerSettings
 from kaffe.aio.producer import resolve_form
 
 
@@ -201,28 +204,54 @@ def test_split_keeps_order_and_limit(sizes: list[int], limit: int) -> None:
 # ------------------------------------------------------------------ configuration
 
 
-def test_defaults_are_kaffes_except_onwire() -> None:
+def test_defaults_are_kaffes_except_onwire_and_retries() -> None:
     s = settings()
     assert s.required_acks == -1
     assert s.ack_timeout_ms == 1000
     assert s.partition_buffer_limit == 512
     assert s.partition_onwire_limit is None  # automatic: 5 with idempotence, 1 without
     assert s.max_batch_size == 1_048_576
-    assert s.max_retries == 3
+    assert s.max_retries is None  # Kaffe's is 3; kaffe retries until the delivery deadline
     assert s.retry_backoff_ms == 500
+    assert s.retry_backoff_max_ms == 1000
     assert s.compression == "none"
     assert s.max_linger_ms == 0
     assert s.max_linger_count == 0
     assert s.partition_strategy == "md5"
     assert s.enable_idempotence is None
-    assert s.delivery_timeout == delivery_timeout(1000, 3, 500, 0)
+    assert s.delivery_timeout == 120.0  # the Java client's delivery.timeout.ms
 
 
-def test_delivery_timeout_grows_with_retries_and_backoff() -> None:
-    assert delivery_timeout(1000, 3, 500, 0) < delivery_timeout(1000, 5, 500, 0)
-    assert delivery_timeout(1000, 3, 500, 0) < delivery_timeout(1000, 3, 900, 0)
-    assert delivery_timeout(1000, 3, 500, 0) < delivery_timeout(5000, 3, 500, 0)
+def test_delivery_timeout_is_its_own_key_not_derived_from_retries() -> None:
     assert settings(delivery_timeout_ms=2500).delivery_timeout == 2.5
+    assert settings(delivery_timeout_ms=None).delivery_timeout == 120.0
+    assert settings(max_retries=10, retry_backoff_ms=900, ack_timeout=5000).delivery_timeout == 120
+    assert settings(max_retries=0).max_retries == 0
+    assert settings(max_retries=3).max_retries == 3
+    assert settings(max_retries=-1).max_retries is None  # the old spelling of "no count"
+    assert settings(max_retries=None).max_retries is None
+
+
+@pytest.mark.parametrize("retries", [1, 2, 3, 4, 5, 8, 30, 1000])
+def test_retry_backoff_is_exponential_jittered_and_capped(retries: int) -> None:
+    s = settings(retry_backoff_ms=100, retry_backoff_max_ms=1000)
+    nominal = min(1.0, 0.1 * 2 ** (retries - 1))  # doubled per retry, capped
+    waits = [s.retry_backoff(retries) for _ in range(300)]
+    assert min(waits) >= nominal * 0.8
+    assert max(waits) <= nominal * 1.2
+    assert max(waits) <= 1.0 * 1.2  # never beyond the cap plus the jitter
+    assert len(set(waits)) > 250  # jittered, not a constant
+    assert max(waits) - min(waits) > nominal * 0.2  # spread over the +-20 % band
+
+
+def test_retry_backoff_defaults_and_edge_settings() -> None:
+    s = settings()  # Kaffe's 500 ms, doubled to the 1 s cap
+    assert all(0.4 <= s.retry_backoff(1) <= 0.6 for _ in range(100))
+    assert all(0.8 <= s.retry_backoff(n) <= 1.2 for n in (2, 3, 50) for _ in range(100))
+    # a base above the cap is kept (a Kaffe config with a long backoff is not shortened)
+    slow = settings(retry_backoff_ms=3000)
+    assert all(2.4 <= slow.retry_backoff(n) <= 3.6 for n in (1, 2, 10) for _ in range(100))
+    assert settings(retry_backoff_ms=0).retry_backoff(5) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -231,7 +260,10 @@ def test_delivery_timeout_grows_with_retries_and_backoff() -> None:
         ("required_acks", 2, "-1 \\| 0 \\| 1"),
         ("compression", "brotli", "gzip"),
         ("partition_strategy", "hash", "md5"),
-        ("max_retries", -2, "-1"),
+        ("max_retries", -2, "None"),
+        ("max_retries", 1.5, "an int >= 0"),
+        ("retry_backoff_max_ms", -1, ">= 0"),
+        ("delivery_timeout_ms", 0, ">= 1"),
         ("ack_timeout", 0, ">= 1"),
         ("max_batch_size", 10, ">= 1024"),
         ("max_linger_ms", -1, ">= 0"),
@@ -279,3 +311,29 @@ def test_not_started_producer_refuses() -> None:
         p.produce_async("t", "k", "v")
     p.close()
     assert "127.0.0.1:9092" in repr(p)
+
+
+def test_a_call_whose_parts_all_fail_retrieves_every_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A list spanning partitions whose parts all fail (a leader gone, say) fails its call
+    with the first error; the later parts' errors must still be read, or asyncio logs
+    "Future exception was never retrieved" for each when the futures are collected."""
+    loop = asyncio.new_event_loop()
+    try:
+        result: asyncio.Future[Any] = loop.create_future()
+        call = Call(Sink(result))
+        parts = [loop.create_future() for _ in range(3)]
+        for partition, fut in enumerate(parts):
+            call.add(partition, fut)
+        call.seal()
+        for n, fut in enumerate(parts):
+            fut.set_exception(kaffe.KafkaError(f"part {n} failed"))
+        loop.run_until_complete(asyncio.sleep(0))
+        assert str(result.exception()) == "part 0 failed"
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            del parts, call, fut
+            gc.collect()
+        assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    finally:
+        loop.close()

@@ -4,8 +4,10 @@ Kafka ships every request, response and header definition as JSON (with ``//`` c
 ``kafka-clients.jar`` under ``common/message/``. This package reads those files straight out of the
 pinned jar (fetched through Maven), keeps only the facts a codec needs (names, types, versions,
 nullability, tags, defaults; no prose) and writes them as Rust ``static`` tables into
-``rust/kaffe-core/src/protocol/generated/``, and as Python ``TypedDict`` classes describing the
-dicts ``kaffe._core`` encodes and decodes into ``python/kaffe/_protocol_types/``.
+``rust/kaffe-core/src/protocol/generated/``. It also runs ``java/KafkaErrorCodes.java`` against
+the same jar for Kafka's error-code table (code, name, retriable, default message). From both it
+writes the Python protocol facts into ``python/kaffe/_protocol/``: the ``ApiKey`` and
+``ErrorCode`` enums and one exception class per error code (re-exported by ``kaffe.errors``).
 
 Usage (from the repository root)::
 
@@ -21,4 +23,7 @@ KAFKA_VERSION = "4.1.2"
 KAFKA_CLIENTS_SHA256 = "afe861c05067f4018a3148d73c1ed1e5fc90808757c15b043527d7e535a5d431"
 """SHA-256 of ``kafka-clients-4.1.2.jar`` as published on Maven Central (pins the input)."""
 
-__all__ = ["KAFKA_CLIENTS_SHA256", "KAFKA_VERSION"]
+SLF4J_API_VERSION = "1.7.36"
+"""The ``slf4j-api`` that ``kafka-clients`` 4.1.2 declares (its ``Errors`` class needs it)."""
+
+__all__ = ["KAFKA_CLIENTS_SHA256", "KAFKA_VERSION", "SLF4J_API_VERSION"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from . import KAFKA_VERSION, jar, jsonc
+from .errors import parse_error_table
 from .model import MessageSpec, SpecError, parse_message
 from .python import render_python
 from .rust import render_all
@@ -18,7 +20,7 @@ log = logging.getLogger("kaffe.codegen")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "rust" / "kaffe-core" / "src" / "protocol" / "generated"
-DEFAULT_PY_OUT = REPO_ROOT / "python" / "kaffe" / "_protocol_types"
+DEFAULT_PY_OUT = REPO_ROOT / "python" / "kaffe" / "_protocol"
 
 
 def load_messages(jar_path: Path) -> dict[str, MessageSpec]:
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "--py-out",
         type=Path,
         default=DEFAULT_PY_OUT,
-        help="output directory of the Python TypedDict package",
+        help="output directory of the Python protocol package (ApiKey, ErrorCode, error classes)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
@@ -96,11 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         jar_path = jar.find_jar(args.jar)
         messages = load_messages(jar_path)
+        errors = parse_error_table(jar.read_error_table(jar_path))
         outputs = [
             (args.out, render_all(messages), "*.rs", "Rust protocol tables"),
-            (args.py_out, render_python(messages), "*.py", "Python protocol types"),
+            (args.py_out, render_python(messages, errors), "*.py", "Python protocol facts"),
         ]
-    except (SpecError, RuntimeError, OSError) as exc:
+    except (SpecError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
         log.error("%s", exc)
         return 2
 

@@ -1,8 +1,10 @@
 """A three-node local Kafka cluster for failover tests.
 
 Three combined broker+controller JVMs with a static 3-voter quorum and one cluster id;
-PLAINTEXT listeners only; internal topics with RF 3, ``min.insync.replicas=2`` and a 3 s broker
-session timeout so a killed node is fenced quickly.  Ready = describeCluster lists all three.
+PLAINTEXT listeners only (plus, with ``advertised_ports``, a second client listener per node
+advertised at another port, e.g. a fault proxy's: see :class:`LocalCluster`); internal topics
+with RF 3, ``min.insync.replicas=2`` and a 3 s broker session timeout so a killed node is
+fenced quickly.  Ready = describeCluster lists all three.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import shutil
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -52,6 +55,8 @@ class ClusterNode:
     controller_port: int
     dirs: NodeDirs
     proc: ManagedProcess | None = None
+    external_port: int | None = None
+    """The ``EXTERNAL`` listener's own port (only with ``advertised_ports``)."""
 
     @property
     def address(self) -> str:
@@ -72,8 +77,20 @@ class LocalCluster:
         *,
         run_dir: Path | None = None,
         ready_timeout: float = READY_TIMEOUT_S,
+        advertised_ports: Mapping[int, int] | None = None,
     ) -> None:
-        """Prepare the cluster; :meth:`start` (or ``with``) formats and starts it."""
+        """Prepare the cluster; :meth:`start` (or ``with``) formats and starts it.
+
+        ``advertised_ports`` (node id -> port) gives every node a second client listener,
+        ``EXTERNAL``, on a free port of its own (:attr:`ClusterNode.external_port`) but
+        advertised at ``127.0.0.1:<advertised_ports[node id]>``: a client bootstrapped there
+        is told to reach every broker at its advertised port, so a proxy listening on those
+        ports and forwarding to the ``external_port`` sees all of the client's traffic.
+        :attr:`bootstrap`, the admin tool and replication stay on ``PLAINTEXT``.
+        """
+        if advertised_ports is not None and sorted(advertised_ports) != list(range(1, SIZE + 1)):
+            raise ClusterError(f"advertised_ports needs node ids 1..{SIZE}: {advertised_ports}")
+        self.advertised_ports = dict(advertised_ports) if advertised_ports is not None else None
         self.jars = jars if jars is not None else fetch()
         self.run_dir = run_dir if run_dir is not None else new_run_dir("cluster")
         self.ready_timeout = ready_timeout
@@ -119,12 +136,14 @@ class LocalCluster:
 
     def start(self) -> LocalCluster:
         """Format all nodes with one cluster id, start them and wait until all 3 register."""
-        ports = free_ports(2 * SIZE)
+        ports = free_ports(3 * SIZE)
         for i in range(SIZE):
             nid = i + 1
             self.nodes[nid] = ClusterNode(
                 nid, ports[2 * i], ports[2 * i + 1], NodeDirs(self.run_dir / f"node-{nid}")
             )
+            if self.advertised_ports is not None:
+                self.nodes[nid].external_port = ports[2 * SIZE + i]
         voters = {nid: n.controller_port for nid, n in self.nodes.items()}
         for n in self.nodes.values():
             n.dirs.create()
@@ -135,6 +154,9 @@ class LocalCluster:
                 controller_port=n.controller_port,
                 voters=voters,
                 data_dir=n.dirs.data,
+                external=None
+                if n.external_port is None or self.advertised_ports is None
+                else (n.external_port, self.advertised_ports[n.node_id]),
             )
             write_config(
                 n.dirs, props, f"kaffe harness cluster node {n.node_id}, Kafka {self.version}"

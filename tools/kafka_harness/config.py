@@ -16,6 +16,8 @@ from .jars import LoggingKind
 from .ports import LOOPBACK
 
 CONTROLLER = "CONTROLLER"
+EXTERNAL = "EXTERNAL"
+"""The cluster's optional second client listener, advertised elsewhere (a proxy's port)."""
 CLIENT_LISTENERS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 """Client-facing listeners of the single-node broker (listener name == security protocol)."""
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -189,21 +191,31 @@ def cluster_node_properties(
     controller_port: int,
     voters: Mapping[int, int],
     data_dir: Path,
+    external: tuple[int, int] | None = None,
 ) -> dict[str, str]:
     """``server.properties`` of one node of the three-node cluster (PLAINTEXT only).
 
-    ``voters`` maps node id -> controller port for the static quorum.
+    ``voters`` maps node id -> controller port for the static quorum. ``external`` =
+    ``(listen port, advertised port)`` adds a second client listener, ``EXTERNAL``, that
+    listens on one port and is advertised on another of 127.0.0.1 (where a proxy forwards to
+    it); the brokers keep replicating among themselves over ``PLAINTEXT``.
     """
     props = _common(line, node_id, data_dir)
+    listeners = [f"PLAINTEXT://{LOOPBACK}:{plaintext_port}"]
+    advertised = [f"PLAINTEXT://{LOOPBACK}:{plaintext_port}"]
+    protocols = ["PLAINTEXT:PLAINTEXT", f"{CONTROLLER}:PLAINTEXT"]
+    if external is not None:
+        listeners.append(f"{EXTERNAL}://{LOOPBACK}:{external[0]}")
+        advertised.append(f"{EXTERNAL}://{LOOPBACK}:{external[1]}")
+        protocols.append(f"{EXTERNAL}:PLAINTEXT")
     props.update(
         {
             "controller.quorum.voters": ",".join(
                 f"{nid}@{LOOPBACK}:{port}" for nid, port in sorted(voters.items())
             ),
-            "listeners": f"PLAINTEXT://{LOOPBACK}:{plaintext_port},"
-            f"{CONTROLLER}://{LOOPBACK}:{controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{plaintext_port}",
-            "listener.security.protocol.map": f"PLAINTEXT:PLAINTEXT,{CONTROLLER}:PLAINTEXT",
+            "listeners": ",".join([*listeners, f"{CONTROLLER}://{LOOPBACK}:{controller_port}"]),
+            "advertised.listeners": ",".join(advertised),
+            "listener.security.protocol.map": ",".join(protocols),
             # Fence a dead broker quickly (defaults: 9000 / 2000 ms).
             "broker.session.timeout.ms": "3000",
             "broker.heartbeat.interval.ms": "500",

@@ -24,9 +24,7 @@ from typing import Any, TypeVar
 
 from kaffe._cluster.errors import (
     COORDINATOR_ERRORS,
-    LEADER_NOT_AVAILABLE,
     STALE_METADATA_ERRORS,
-    UNKNOWN_TOPIC_OR_PARTITION,
     Deadline,
     error_for,
     error_name,
@@ -34,7 +32,8 @@ from kaffe._cluster.errors import (
 )
 from kaffe._cluster.metadata import BrokerInfo, ClusterMetadata, TopicInfo
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.pool import ConnectionPool
+from kaffe._net.pool import ConnectionPool, backoff_delay
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.config import ClientConfig
 from kaffe.errors import (
     AuthenticationError,
@@ -44,13 +43,11 @@ from kaffe.errors import (
     TLSError,
 )
 
-__all__ = ["API_FIND_COORDINATOR", "API_METADATA", "Cluster", "CoordinatorType"]
+__all__ = ["Cluster", "CoordinatorType"]
 
 log = logging.getLogger("kaffe.cluster")
 _T = TypeVar("_T")
 
-API_METADATA = 3
-API_FIND_COORDINATOR = 10
 
 _BACKOFF_FIRST_S = 0.05
 _BACKOFF_MAX_S = 1.0
@@ -64,10 +61,10 @@ class CoordinatorType(enum.IntEnum):
 
 
 def backoff(attempt: int, deadline: Deadline) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): exponential, jittered, capped, and
-    never past ``deadline``."""
-    base = min(_BACKOFF_MAX_S, _BACKOFF_FIRST_S * (2.0 ** min(attempt, 30)))
-    return min(deadline.remaining(), base * random.uniform(0.8, 1.2))
+    """Seconds to wait before retry ``attempt`` (0-based): exponential from 50 ms, capped at
+    1 s, jittered by +-20 % (:func:`kaffe._net.pool.backoff_delay`), and never past
+    ``deadline``."""
+    return min(deadline.remaining(), backoff_delay(attempt + 1, _BACKOFF_FIRST_S, _BACKOFF_MAX_S))
 
 
 @dataclass(frozen=True)
@@ -143,10 +140,13 @@ class Cluster:
     # ------------------------------------------------------------------ connections
 
     async def connection_for_node(
-        self, node_id: int, *, timeout: float | None = None
+        self, node_id: int, *, timeout: float | None = None, wait_backoff: bool = True
     ) -> BrokerConnection:
         """A connected connection to broker ``node_id`` (refreshing metadata once if the node is
-        not known)."""
+        not known). While the broker is in its reconnect backoff (it failed just now), waits
+        for the backoff to end within the deadline, or (``wait_backoff=False``, for callers that
+        retry anyway and may meanwhile learn of another broker to ask) raises a retriable
+        :class:`kaffe.ConnectionError` at once."""
         self._check_open()
         deadline = self._deadline(timeout)
         md = self._metadata
@@ -156,7 +156,9 @@ class Cluster:
             broker = md.broker(node_id)
         if broker is None:
             raise KafkaError(f"broker {node_id} is not in the cluster metadata", retriable=True)
-        return await self._get(broker.host, broker.port, broker.node_id, deadline)
+        return await self._get(
+            broker.host, broker.port, broker.node_id, deadline, wait_backoff=wait_backoff
+        )
 
     async def _get(
         self,
@@ -366,14 +368,16 @@ class Cluster:
         errors: dict[tuple[str, int], str] = {}
 
         async def ask(host: str, port: int, conn: BrokerConnection) -> ClusterMetadata | None:
-            version = conn.api_version(API_METADATA)
+            version = conn.api_version(ApiKey.METADATA)
             body: dict[str, Any] = {
                 "topics": None if topics is None else [{"name": t} for t in topics],
                 "allow_auto_topic_creation": self.config.allow_topic_auto_creation,
             }
             if version == 0 and topics is not None and not topics:
                 body["topics"] = [{"name": ""}]  # v0 has no "no topics"; ask for a dummy
-            resp = await conn.request(API_METADATA, body, timeout=max(0.001, deadline.remaining()))
+            resp = await conn.request(
+                ApiKey.METADATA, body, timeout=max(0.001, deadline.remaining())
+            )
             code = int(resp.get("error_code", 0))
             if code:
                 errors[(host, port)] = error_name(code)
@@ -422,7 +426,7 @@ class Cluster:
                 not self._stale and info is not None and name in self._known_topics
             )
             if info is None and refreshed:  # the broker did not even echo the name
-                raise error_for(UNKNOWN_TOPIC_OR_PARTITION, f"topic {name!r}")
+                raise error_for(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic {name!r}")
             if info is not None and fresh_enough:
                 code = info.error_code
                 if code == 0 and (
@@ -430,7 +434,10 @@ class Cluster:
                     or (info.partitions and all(p.leader >= 0 for p in info.partitions.values()))
                 ):
                     return info
-                if code == UNKNOWN_TOPIC_OR_PARTITION and not self.config.allow_topic_auto_creation:
+                if (
+                    code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                    and not self.config.allow_topic_auto_creation
+                ):
                     self._known_topics.discard(name)  # do not keep asking for it
                     raise error_for(code, f"topic {name!r}")
                 if code and not is_retriable(code):
@@ -438,7 +445,9 @@ class Cluster:
                 last = (
                     error_for(code, f"topic {name!r}")
                     if code
-                    else error_for(LEADER_NOT_AVAILABLE, f"topic {name!r} (some partitions)")
+                    else error_for(
+                        ErrorCode.LEADER_NOT_AVAILABLE, f"topic {name!r} (some partitions)"
+                    )
                 )
                 if deadline.expired:
                     raise deadline.timeout_error(f"waiting for topic {name!r}", last)
@@ -472,7 +481,7 @@ class Cluster:
                 continue
             if p is None:
                 raise error_for(
-                    UNKNOWN_TOPIC_OR_PARTITION,
+                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                     f"topic {topic!r} partition {partition}",
                     f"the topic has {info.partition_count} partitions",
                 )
@@ -480,7 +489,9 @@ class Cluster:
             broker = md.broker(p.leader) if md is not None and p.leader >= 0 else None
             if broker is not None:
                 return broker
-            last = error_for(LEADER_NOT_AVAILABLE, f"topic {topic!r} partition {partition}")
+            last = error_for(
+                ErrorCode.LEADER_NOT_AVAILABLE, f"topic {topic!r} partition {partition}"
+            )
             if deadline.expired:
                 raise deadline.timeout_error(f"finding the leader of {topic}/{partition}", last)
             await asyncio.sleep(backoff(attempt, deadline))
@@ -597,11 +608,11 @@ class Cluster:
         self, keys: list[str], key_type: CoordinatorType, deadline: Deadline
     ) -> dict[str, KafkaError]:
         conn = await self.any_connection(timeout=deadline.remaining())
-        version = conn.api_version(API_FIND_COORDINATOR)
+        version = conn.api_version(ApiKey.FIND_COORDINATOR)
         results: list[tuple[str, int, str | None, int, str, int]] = []
         if version >= 4:
             resp = await conn.request(
-                API_FIND_COORDINATOR,
+                ApiKey.FIND_COORDINATOR,
                 {"key_type": int(key_type), "coordinator_keys": keys},
                 timeout=max(0.001, deadline.remaining()),
             )
@@ -623,7 +634,7 @@ class Cluster:
                 )
             for key in keys:
                 resp = await conn.request(
-                    API_FIND_COORDINATOR,
+                    ApiKey.FIND_COORDINATOR,
                     {"key": key, "key_type": int(key_type)},
                     timeout=max(0.001, deadline.remaining()),
                 )
@@ -646,7 +657,7 @@ class Cluster:
                 self._coordinators[(key_type, key)] = _Coordinator(node_id, host, port)
                 log.debug("%s is broker %d at %s:%d", what, node_id, host, port)
             elif code in COORDINATOR_ERRORS or (code == 0 and node_id < 0):
-                failed[key] = error_for(code or 15, what, message)
+                failed[key] = error_for(code or ErrorCode.COORDINATOR_NOT_AVAILABLE, what, message)
             else:
                 failed[key] = error_for(code, what, message)
         for key in keys:

@@ -4,52 +4,41 @@ from __future__ import annotations
 
 import time
 
-from kaffe._protocol_errors import ERROR_CODES
-from kaffe.errors import KafkaError, KafkaTimeoutError, error_class_for_code
+from kaffe._protocol.error_codes import ERROR_CODES, ErrorCode
+from kaffe.errors import KafkaError, KafkaTimeoutError, for_code
 
 __all__ = [
-    "COORDINATOR_LOAD_IN_PROGRESS",
-    "COORDINATOR_NOT_AVAILABLE",
-    "LEADER_NOT_AVAILABLE",
-    "NOT_CONTROLLER",
-    "NOT_COORDINATOR",
-    "NOT_LEADER_OR_FOLLOWER",
-    "UNKNOWN_TOPIC_OR_PARTITION",
+    "COORDINATOR_ERRORS",
+    "STALE_METADATA_ERRORS",
     "Deadline",
     "error_for",
     "error_name",
     "is_retriable",
 ]
 
-UNKNOWN_TOPIC_OR_PARTITION = 3
-LEADER_NOT_AVAILABLE = 5
-NOT_LEADER_OR_FOLLOWER = 6
-REQUEST_TIMED_OUT = 7
-COORDINATOR_LOAD_IN_PROGRESS = 14
-COORDINATOR_NOT_AVAILABLE = 15
-NOT_COORDINATOR = 16
-NOT_CONTROLLER = 41
-TOPIC_ALREADY_EXISTS = 36
-
 COORDINATOR_ERRORS = frozenset(
-    {COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR}
+    {
+        ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        ErrorCode.NOT_COORDINATOR,
+    }
 )
 """Codes after which the coordinator must be looked up again."""
 
 STALE_METADATA_ERRORS = frozenset(
     {
-        UNKNOWN_TOPIC_OR_PARTITION,
-        LEADER_NOT_AVAILABLE,
-        NOT_LEADER_OR_FOLLOWER,
-        REQUEST_TIMED_OUT,
-        9,  # REPLICA_NOT_AVAILABLE
-        19,  # NOT_ENOUGH_REPLICAS
-        NOT_CONTROLLER,
-        74,  # FENCED_LEADER_EPOCH
-        75,  # UNKNOWN_LEADER_EPOCH
-        78,  # OFFSET_NOT_AVAILABLE
-        100,  # UNKNOWN_TOPIC_ID
-        103,  # INCONSISTENT_TOPIC_ID
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        ErrorCode.LEADER_NOT_AVAILABLE,
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        ErrorCode.REQUEST_TIMED_OUT,
+        ErrorCode.REPLICA_NOT_AVAILABLE,
+        ErrorCode.NOT_ENOUGH_REPLICAS,
+        ErrorCode.NOT_CONTROLLER,
+        ErrorCode.FENCED_LEADER_EPOCH,
+        ErrorCode.UNKNOWN_LEADER_EPOCH,
+        ErrorCode.OFFSET_NOT_AVAILABLE,
+        ErrorCode.UNKNOWN_TOPIC_ID,
+        ErrorCode.INCONSISTENT_TOPIC_ID,
     }
 )
 """Codes meaning the client's metadata (leaders, controller) may be out of date."""
@@ -68,15 +57,9 @@ def is_retriable(code: int) -> bool:
 
 
 def error_for(code: int, context: str, message: str | None = None) -> KafkaError:
-    """The kaffe exception for Kafka error ``code``, its message naming ``context``
+    """:func:`kaffe.errors.for_code` for a ``code`` (not 0), its text naming ``context``
     (``"topic 'orders' partition 2"``) and the broker's own ``message`` if any."""
-    cls = error_class_for_code(code)
-    text = f"{context}: {error_name(code)} (error code {code})"
-    if message:
-        text += f": {message}"
-    if cls is KafkaError:
-        return KafkaError(text, code=code, retriable=is_retriable(code))
-    return cls(text)
+    return for_code(code, message, context=context)
 
 
 class Deadline:

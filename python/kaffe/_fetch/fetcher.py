@@ -74,6 +74,7 @@ from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import STALE_METADATA_ERRORS, error_for, error_name, is_retriable
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.pool import ConnectionPool
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.errors import (
     AuthenticationError,
     AuthorizationError,
@@ -88,13 +89,6 @@ __all__ = ["FetchSettings", "Fetcher", "PartitionFetch"]
 
 log = logging.getLogger("kaffe.fetch")
 
-API_FETCH = 1
-API_LIST_OFFSETS = 2
-MAX_FETCH_VERSION = 12
-"""Fetch v13+ names topics by id; v12 has everything else kaffe uses."""
-OFFSET_OUT_OF_RANGE = 1
-FETCH_SESSION_ID_NOT_FOUND = 70
-INVALID_FETCH_SESSION_EPOCH = 71
 _MAX_EPOCH = 2**31 - 1
 _MIN_REFRESH_INTERVAL = 0.25
 EARLIEST = -2
@@ -476,7 +470,7 @@ class Fetcher:
         session = lane.session
         try:
             conn = await self._connect(lane)
-            version = min(conn.api_version(API_FETCH), MAX_FETCH_VERSION)
+            version = conn.api_version(ApiKey.FETCH)
             parts = [s for s in parts if s.active and s.position is not None]
             if not parts:
                 return
@@ -521,7 +515,7 @@ class Fetcher:
                 "rack_id": "",
             }
             resp = await conn.request(
-                API_FETCH, body, version=version, timeout=st.max_wait_time + 30.0
+                ApiKey.FETCH, body, version=version, timeout=st.max_wait_time + 30.0
             )
         except KafkaError as exc:
             lane.session = _Session()
@@ -548,7 +542,7 @@ class Fetcher:
         top = int(resp.get("error_code", 0))
         if top:
             lane.session = _Session()
-            if top in (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH):
+            if top in (ErrorCode.FETCH_SESSION_ID_NOT_FOUND, ErrorCode.INVALID_FETCH_SESSION_EPOCH):
                 log.info(
                     "fetch session with broker %d: %s; starting a new one", node, error_name(top)
                 )
@@ -602,7 +596,7 @@ class Fetcher:
 
     def _partition_error(self, state: PartitionFetch, code: int, stale: list[str]) -> None:
         where = f"topic {state.topic!r} partition {state.partition}"
-        if code == OFFSET_OUT_OF_RANGE:
+        if code == ErrorCode.OFFSET_OUT_OF_RANGE:
             policy = self.settings.offset_reset_policy
             to: ResetTo
             if policy == "reset_to_earliest":
@@ -753,7 +747,7 @@ class Fetcher:
             "topics": [{"name": t, "partitions": ps} for t, ps in topics.items()],
             "timeout_ms": 10_000,
         }
-        resp = await conn.request(API_LIST_OFFSETS, body, timeout=15.0)
+        resp = await conn.request(ApiKey.LIST_OFFSETS, body, timeout=15.0)
         index = {x.tp: x for x in parts}
         for t in resp.get("topics") or ():
             for p in t.get("partitions") or ():

@@ -5,6 +5,10 @@ The names and the byte formats are Java's (``ConsumerProtocolSubscription`` /
 ``ConsumerProtocolAssignment``, a big-endian int16 version in front), so kaffe, Java and
 librdkafka members that agree on an assignor can share a group.
 
+Every assignor implements :class:`Assignor` (public as :class:`kaffe.Assignor`); the group engine
+knows nothing else about them. The built-in ones, by the names the consumer key
+``partition_assignment_strategy`` takes (:data:`ASSIGNORS`):
+
 * ``range``: per topic, members (sorted by group instance id, else member id) get contiguous
   ranges; the first ``partitions % members`` get one more.
 * ``roundrobin``: every partition of every subscribed topic, sorted by topic then partition, is
@@ -17,24 +21,27 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from kaffe import _core
-from kaffe.errors import ProtocolError
+from kaffe.errors import KafkaError, ProtocolError
 
 __all__ = [
     "ASSIGNORS",
-    "COOPERATIVE",
     "Assignment",
+    "Assignor",
     "CooperativeStickyAssignor",
     "MemberSubscription",
     "RangeAssignor",
+    "RebalanceProtocol",
     "RoundRobinAssignor",
     "decode_assignment",
     "decode_subscription",
     "encode_assignment",
     "encode_subscription",
+    "plan_assignment",
 ]
 
 PROTOCOL_TYPE = "consumer"
@@ -45,10 +52,23 @@ _ASSIGNMENT_VERSION = 1
 Assignment = dict[str, list[int]]
 """``topic -> sorted partitions``."""
 
+RebalanceProtocol = Literal["eager", "cooperative"]
+"""How the members of a group give partitions up when it rebalances (:attr:`Assignor.rebalance`)."""
+
 
 @dataclass(frozen=True)
 class MemberSubscription:
-    """What one member asked for in JoinGroup."""
+    """What one member asked for when it joined (what :meth:`Assignor.assign` gets per member).
+
+    Attributes:
+        member_id: the id the coordinator gave the member (the key of the assignment).
+        topics: the topics it subscribes to.
+        group_instance_id: its static instance id (``group_instance_id``), if it has one.
+        owned: the partitions it consumes now, ``topic -> partitions`` (sent by cooperative
+            members and by kaffe; empty for older clients).
+        generation: the generation its ``owned`` partitions were assigned in (-1: none).
+        user_data: what its assignor's :meth:`Assignor.user_data` returned (``None``: nothing).
+    """
 
     member_id: str
     topics: tuple[str, ...]
@@ -65,10 +85,71 @@ class MemberSubscription:
         return (1, self.member_id)
 
 
-class RangeAssignor:
-    """Java's ``RangeAssignor`` (protocol name ``range``)."""
+class Assignor(Protocol):
+    """A partition assignor: how the group leader splits the subscribed partitions among the
+    members. Pass an instance as ``partition_assignment_strategy`` (alone or in a list, with
+    built-in names too) to any group consumer; subclass this class to inherit the defaults of
+    :attr:`rebalance` and :meth:`user_data`, or write any class with the same members.
+
+    Every member of a group offers its assignors by :attr:`name` when it joins; the group agrees
+    on one that every member offers (each member votes for the first such one in its list; the
+    coordinator takes the one with the most votes), and only the leader runs its
+    :meth:`assign`. So give members of one group assignors that agree: the same class, or the
+    same logic under the same name.
+
+    Attributes:
+        name: the protocol name sent to the coordinator (``"range"``, ``"my-racks"``, ...). It
+            must differ from the other assignors of the list.
+        rebalance: ``"eager"`` (every member gives up all its partitions at each rebalance,
+            before the new assignment) or ``"cooperative"`` (KIP-429: members keep the
+            partitions they are assigned again and never pause them; a partition moving to
+            another member is revoked by its owner and handed over in a second rebalance). A
+            cooperative :meth:`assign` must never give a partition to a member while another
+            member still owns it (see :attr:`MemberSubscription.owned`): leave it out, and the
+            owner hands it over. For type checkers, annotate an override as
+            :data:`RebalanceProtocol` (``rebalance: RebalanceProtocol = "cooperative"``).
+
+    Example::
+
+        class FirstMemberTakesAll(kaffe.Assignor):
+            name = "first-takes-all"
+
+            def assign(self, members, partitions):
+                first = min(members, key=lambda m: m.member_id)
+                plan = {m.member_id: {} for m in members}
+                plan[first.member_id] = {t: list(range(n)) for t, n in partitions.items()}
+                return plan
+    """
+
+    name: str
+    rebalance: RebalanceProtocol = "eager"
+
+    def assign(
+        self, members: Sequence[MemberSubscription], partitions: Mapping[str, int]
+    ) -> Mapping[str, Mapping[str, Sequence[int]]]:
+        """The assignment: ``member_id -> {topic: partitions}``.
+
+        ``members`` are the group's members with what each subscribed to (their
+        :class:`MemberSubscription`); ``partitions`` maps each subscribed topic that exists to
+        its partition count. A member left out gets nothing. Runs on the leader's event loop,
+        so it must not block; an exception, a member id not in ``members``, or a partition
+        that does not exist or that its member did not subscribe to stops the leader with a
+        :class:`kaffe.KafkaError` saying so.
+        """
+        ...
+
+    def user_data(self, topics: Sequence[str]) -> bytes | None:
+        """Bytes this member sends along with its subscription (``None``: nothing); the
+        leader's :meth:`assign` sees them as :attr:`MemberSubscription.user_data`. Called
+        each time the member joins, with the topics it subscribes to."""
+        return None
+
+
+class RangeAssignor(Assignor):
+    """Java's ``RangeAssignor`` (protocol name ``range``, eager)."""
 
     name = "range"
+    rebalance: RebalanceProtocol = "eager"
 
     def assign(
         self, members: Sequence[MemberSubscription], partitions: Mapping[str, int]
@@ -88,10 +169,11 @@ class RangeAssignor:
         return out
 
 
-class RoundRobinAssignor:
-    """Java's ``RoundRobinAssignor`` (protocol name ``roundrobin``)."""
+class RoundRobinAssignor(Assignor):
+    """Java's ``RoundRobinAssignor`` (protocol name ``roundrobin``, eager)."""
 
     name = "roundrobin"
+    rebalance: RebalanceProtocol = "eager"
 
     def assign(
         self, members: Sequence[MemberSubscription], partitions: Mapping[str, int]
@@ -115,7 +197,7 @@ class RoundRobinAssignor:
         return out
 
 
-class CooperativeStickyAssignor:
+class CooperativeStickyAssignor(Assignor):
     """Sticky assignment for incremental rebalancing (KIP-429; protocol ``cooperative-sticky``).
 
     Members keep the partitions they own (a partition claimed by two members goes to the one
@@ -126,6 +208,7 @@ class CooperativeStickyAssignor:
     """
 
     name = "cooperative-sticky"
+    rebalance: RebalanceProtocol = "cooperative"
 
     def assign(
         self, members: Sequence[MemberSubscription], partitions: Mapping[str, int]
@@ -179,17 +262,58 @@ class CooperativeStickyAssignor:
         return result
 
 
-AssignorType = type[RangeAssignor] | type[RoundRobinAssignor] | type[CooperativeStickyAssignor]
-
-ASSIGNORS: dict[str, AssignorType] = {
+ASSIGNORS: dict[str, Callable[[], Assignor]] = {
     "range": RangeAssignor,
     "roundrobin": RoundRobinAssignor,
     "cooperative-sticky": CooperativeStickyAssignor,
 }
+"""The assignors kaffe implements, by protocol name (the names ``partition_assignment_strategy``
+takes)."""
 
-COOPERATIVE = frozenset({"cooperative-sticky"})
-"""Protocols whose members keep their partitions through a rebalance."""
-"""The assignors kaffe implements, by protocol name."""
+
+def plan_assignment(
+    assignor: Assignor, members: Sequence[MemberSubscription], partitions: Mapping[str, int]
+) -> dict[str, Assignment]:
+    """Run ``assignor.assign`` as the leader and check its answer: ``member_id -> {topic: sorted
+    partitions}`` for members of ``members`` only, with partitions that exist of topics the
+    member subscribed to. Anything else (or an exception from the assignor) is a
+    :class:`~kaffe.errors.KafkaError` naming the assignor and what was wrong."""
+    what = f"assignor {assignor.name!r} ({type(assignor).__qualname__})"
+    try:
+        plan = assignor.assign(members, partitions)
+    except Exception as exc:
+        raise KafkaError(f"{what} failed: {exc!r}") from exc
+    if not isinstance(plan, Mapping):
+        raise KafkaError(f"{what} returned {plan!r}; expected a mapping member_id -> assignment")
+    subscribed = {m.member_id: set(m.topics) for m in members}
+    out: dict[str, Assignment] = {}
+    for member_id, assignment in plan.items():
+        if member_id not in subscribed:
+            raise KafkaError(f"{what} assigned partitions to {member_id!r}, not a group member")
+        if not isinstance(assignment, Mapping):
+            raise KafkaError(
+                f"{what} returned {assignment!r} for member {member_id!r}; expected a mapping "
+                "topic -> partitions"
+            )
+        mine: Assignment = {}
+        for topic, parts in assignment.items():
+            count = partitions.get(topic) if isinstance(topic, str) else None
+            if count is None or topic not in subscribed[member_id]:
+                raise KafkaError(
+                    f"{what} gave member {member_id!r} topic {topic!r}, which it did not "
+                    "subscribe to or which does not exist"
+                )
+            if isinstance(parts, str | bytes) or not isinstance(parts, Iterable):
+                raise KafkaError(f"{what} gave {topic!r} partitions {parts!r}; expected ints")
+            ps = list(parts)
+            if any(isinstance(p, bool) or not isinstance(p, int) or not 0 <= p < count for p in ps):
+                raise KafkaError(
+                    f"{what} gave member {member_id!r} partitions {ps!r} of {topic!r}, which "
+                    f"has partitions 0..{count - 1}"
+                )
+            mine[topic] = sorted(set(ps))
+        out[member_id] = mine
+    return out
 
 
 # ---------------------------------------------------------------------- protocol bytes

@@ -7,6 +7,7 @@
   It is also that consumer's delivery gate (flow control): with a ``limit``, at most ``limit``
   messages are outstanding, counted from the first one not yet acknowledged to the last one
   delivered; the engine waits (:meth:`AckTracker.wait_for_room`) before delivering more.
+* :class:`AckBook` holds that consumer's :class:`AckTracker` per partition.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from kaffe.message import NO_COMMIT, OK, CommitOffset
 
-__all__ = ["AckTracker", "CommitTracker", "PartitionOffsets"]
+__all__ = ["AckBook", "AckTracker", "CommitTracker", "PartitionOffsets"]
 
 log = logging.getLogger("kaffe.group")
 
@@ -277,3 +278,36 @@ class AckTracker:
 def _resolve(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+class AckBook:
+    """The :class:`AckTracker` of each partition of an asynchronous-ack consumer; thread-safe
+    (acknowledgements come from any thread)."""
+
+    def __init__(self) -> None:
+        """No partition yet."""
+        self._lock = threading.Lock()
+        self._trackers: dict[TopicPartition, AckTracker] = {}
+
+    def start(self, tp: TopicPartition, limit: int | None) -> AckTracker:
+        """A fresh tracker for ``tp`` (replacing an old one), at most ``limit`` outstanding."""
+        tracker = AckTracker(limit)
+        with self._lock:
+            self._trackers[tp] = tracker
+        return tracker
+
+    def get(self, tp: TopicPartition) -> AckTracker | None:
+        """The tracker of ``tp``, if it has one."""
+        with self._lock:
+            return self._trackers.get(tp)
+
+    def items(self) -> list[tuple[TopicPartition, AckTracker]]:
+        """Every partition's tracker."""
+        with self._lock:
+            return list(self._trackers.items())
+
+    def ack(self, tp: TopicPartition, offset: int) -> None:
+        """Acknowledge ``offset`` of ``tp`` (nothing happens for a partition without tracker)."""
+        tracker = self.get(tp)
+        if tracker is not None:
+            tracker.ack(offset)

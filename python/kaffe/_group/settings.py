@@ -1,20 +1,23 @@
 """The group consumers' configuration: Kaffe's consumer keys (:data:`CONSUMER_KEYS`), parsed and
-validated once into the engine's :class:`~kaffe._group.engine.GroupSettings` and the fetcher's
+validated once into the engine's :class:`GroupSettings` and the fetcher's
 :class:`~kaffe._fetch.fetcher.FetchSettings`, plus the handler wiring every consumer shares
-(:class:`GroupConfig`). The public consumers (:mod:`kaffe.group_member`, :mod:`kaffe.consumer`,
-:mod:`kaffe.aio.consumer`) are built on it.
+(:class:`GroupConfig`: it gives the engine a :class:`~kaffe._group.handler.GroupHandler` from
+:mod:`kaffe._group.delivery`). The public consumers (:mod:`kaffe.group_member`,
+:mod:`kaffe.consumer`, :mod:`kaffe.aio.consumer`) are built on it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from kaffe._fetch.fetcher import FetchSettings
-from kaffe._group.assignors import ASSIGNORS
-from kaffe._group.engine import GroupEngine, GroupSettings, TopicPartition
-from kaffe._group.offsets import AckTracker
+from kaffe._group.assignors import ASSIGNORS, Assignor, RoundRobinAssignor
+from kaffe._group.delivery import BatchHandler, PartitionCallback
+from kaffe._group.handler import GroupHandler
+from kaffe._group.offsets import CommitTracker
 from kaffe.config import (
     CLIENT_KEYS,
     ClientConfig,
@@ -27,13 +30,40 @@ from kaffe.config import (
     text,
 )
 from kaffe.errors import ConfigError
-from kaffe.message import Message
 
-__all__ = ["CONSUMER_KEYS", "GroupConfig", "parse_topics"]
+if TYPE_CHECKING:
+    from kaffe._group.engine import GroupEngine
+
+__all__ = ["CONSUMER_KEYS", "GroupConfig", "GroupSettings", "WorkerStrategy", "parse_topics"]
 
 log = logging.getLogger("kaffe.group")
 
 _REQUIRED: Any = object()
+
+WorkerStrategy = Literal["worker_per_partition", "worker_per_topic_partition"]
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    """Group options (times in seconds). ``assignors``: the assignors offered when joining, in
+    order of preference (:class:`~kaffe._group.assignors.Assignor` objects)."""
+
+    group_id: str
+    topics: tuple[str, ...]
+    session_timeout: float = 30.0
+    rebalance_timeout: float = 30.0
+    heartbeat_interval: float = 0.5
+    max_rejoin_attempts: int = 5
+    rejoin_delay: float = 1.0
+    group_instance_id: str | None = None
+    assignors: tuple[Assignor, ...] = (RoundRobinAssignor(),)
+    offset_commit_interval: float = 5.0
+    rebalance_delay: float = 0.0
+    subscriber_retries: int = 5
+    subscriber_retry_delay: float = 5.0
+    client_down_retry_expire: float = 30.0
+    worker_strategy: WorkerStrategy = "worker_per_partition"
+    name: str = "kaffe"
 
 
 def parse_topics(key: str, value: Any) -> tuple[str, ...]:
@@ -58,18 +88,58 @@ def _callable_or_none(key: str, value: Any) -> Any:
     return value
 
 
-def _assignors(key: str, value: Any) -> tuple[str, ...]:
-    names = [value] if isinstance(value, str) else value
-    allowed = f"one of {sorted(ASSIGNORS)} (or 'roundrobin_v2', brod's name), or a list of them"
-    if not isinstance(names, list | tuple) or not names:
-        raise bad(key, value, allowed)
-    out: list[str] = []
-    for n in names:
-        n = "roundrobin" if n == "roundrobin_v2" else n
-        if n not in ASSIGNORS:
-            raise bad(key, value, allowed, why=f"{n!r} is not an assignor kaffe has")
-        out.append(n)
-    return tuple(dict.fromkeys(out))
+_ASSIGNOR_MEMBERS = ("name", "rebalance", "assign", "user_data")
+_ASSIGNORS_ALLOWED = (
+    f"an assignor name ({', '.join(repr(n) for n in ASSIGNORS)}; 'roundrobin_v2' is brod's "
+    "name for 'roundrobin'), an object implementing kaffe.Assignor (name, rebalance, assign, "
+    "user_data), or a non-empty list of them"
+)
+
+
+def _assignor(key: str, value: Any, item: Any) -> Assignor:
+    """One entry of ``partition_assignment_strategy``: a built-in name or an assignor object."""
+    if isinstance(item, str):
+        factory = ASSIGNORS.get("roundrobin" if item == "roundrobin_v2" else item)
+        if factory is None:
+            raise bad(key, value, _ASSIGNORS_ALLOWED, why=f"{item!r} is not an assignor kaffe has")
+        return factory()
+    if isinstance(item, type):
+        why = f"{item.__qualname__} is a class; pass an instance: {item.__qualname__}()"
+        raise bad(key, value, _ASSIGNORS_ALLOWED, why=why)
+    missing = [m for m in _ASSIGNOR_MEMBERS if not hasattr(item, m)]
+    if missing:
+        why = f"{item!r} has no {', '.join(missing)}"
+        raise bad(key, value, _ASSIGNORS_ALLOWED, why=why)
+    assignor = cast("Assignor", item)
+    if not isinstance(assignor.name, str) or not assignor.name:
+        why = f"the name of {item!r} is {assignor.name!r}, not a non-empty string"
+        raise bad(key, value, _ASSIGNORS_ALLOWED, why=why)
+    if assignor.rebalance not in ("eager", "cooperative"):
+        why = f"the rebalance of {item!r} is {assignor.rebalance!r}, not 'eager' or 'cooperative'"
+        raise bad(key, value, _ASSIGNORS_ALLOWED, why=why)
+    for method in ("assign", "user_data"):
+        if not callable(getattr(assignor, method)):
+            raise bad(key, value, _ASSIGNORS_ALLOWED, why=f"{method} of {item!r} is not callable")
+    return assignor
+
+
+def parse_assignors(key: str, value: Any) -> tuple[Assignor, ...]:
+    """``partition_assignment_strategy``: a name or an :class:`~kaffe._group.assignors.Assignor`,
+    or a non-empty list of them, in order of preference; the assignors, one per name (a name
+    given twice counts once; two different assignors may not share one)."""
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    if not items:
+        raise bad(key, value, _ASSIGNORS_ALLOWED)
+    out: dict[str, Assignor] = {}
+    for item in items:
+        assignor = _assignor(key, value, item)
+        other = out.get(assignor.name)
+        if other is None:
+            out[assignor.name] = assignor
+        elif not isinstance(item, str) and other is not assignor:
+            why = f"two assignors are named {assignor.name!r}"
+            raise bad(key, value, _ASSIGNORS_ALLOWED, why=why)
+    return tuple(out.values())
 
 
 def _optional_text(key: str, value: Any) -> str | None:
@@ -128,7 +198,12 @@ CONSUMER_KEYS: KeyTable = CLIENT_KEYS.extend(
     ConfigKey("rejoin_delay_seconds", 1, number(0, unit="seconds"), ">= 0"),
     ConfigKey("offset_retention_seconds", -1, _int(-1, "seconds"), "-1 or seconds >= 0"),
     ConfigKey("group_instance_id", None, _optional_text, "a non-empty string or None"),
-    ConfigKey("partition_assignment_strategy", ("roundrobin",), _assignors, "assignor names"),
+    ConfigKey(
+        "partition_assignment_strategy",
+        ("roundrobin",),
+        parse_assignors,
+        "assignor names or kaffe.Assignor objects",
+    ),
     ConfigKey("on_assigned", None, _callable_or_none, "a callable or None"),
     ConfigKey("on_revoked", None, _callable_or_none, "a callable or None"),
     ConfigKey("auto_start_producers", False, boolean, "True or False"),
@@ -189,7 +264,9 @@ class GroupConfig:
             max_rejoin_attempts=int(values["max_rejoin_attempts"]),
             rejoin_delay=float(values["rejoin_delay_seconds"]),
             group_instance_id=values["group_instance_id"],
-            assignors=tuple(values["partition_assignment_strategy"]),
+            assignors=parse_assignors(
+                "partition_assignment_strategy", values["partition_assignment_strategy"]
+            ),
             offset_commit_interval=float(values["offset_commit_interval_seconds"]),
             rebalance_delay=values["rebalance_delay_ms"] / 1000.0,
             subscriber_retries=int(values["subscriber_retries"]),
@@ -241,27 +318,18 @@ class GroupConfig:
 
     # ------------------------------------------------------------------ engine wiring
 
-    def _engine_kwargs(self) -> dict[str, Any]:
-        handler = self.handler
+    def _rebalance_callbacks(self) -> tuple[PartitionCallback | None, PartitionCallback | None]:
+        """The user's ``(on_assigned, on_revoked)``: the keys, else the handler's methods."""
         values = self.values
+        return (
+            values["on_assigned"] or _method(values["message_handler"], "on_assigned"),
+            values["on_revoked"] or _method(values["message_handler"], "on_revoked"),
+        )
 
-        def job(messages: list[Message]) -> Any:
-            return handler(messages)
-
-        def on_result(tp: TopicPartition, messages: list[Message], result: Any) -> None:
-            engine = self._engine
-            assert engine is not None
-            engine.tracker.batch_done(tp, messages[0].offset, messages[-1].offset, result)
-
-        user_assigned = values["on_assigned"] or _method(values["message_handler"], "on_assigned")
-        user_revoked = values["on_revoked"] or _method(values["message_handler"], "on_revoked")
-        return {
-            "job": job,
-            "on_result": on_result,
-            "on_assigned": user_assigned,
-            "on_revoked": user_revoked,
-            "delivery_gate": self._delivery_gate,
-        }
+    def _group_handler(self, tracker: CommitTracker) -> GroupHandler:
+        """What the engine calls (its results move ``tracker``): the batch handler."""
+        on_assigned, on_revoked = self._rebalance_callbacks()
+        return BatchHandler(self.handler, tracker, on_assigned, on_revoked)
 
     @property
     def delivery_limit(self) -> int | None:
@@ -271,18 +339,6 @@ class GroupConfig:
         if not self.values["async_message_ack"]:
             return None
         return max(1, int(self.values["prefetch_count"]))
-
-    def _delivery_gate(self, tp: TopicPartition) -> AckTracker | None:
-        """The engine asks for ``tp``'s gate when the partition starts: the async-ack
-        consumer's tracker of that partition, limited to :attr:`delivery_limit`."""
-        limit = self.delivery_limit
-        acks: dict[TopicPartition, AckTracker] | None = getattr(self, "_acks", None)
-        if limit is None or acks is None:
-            return None
-        tracker = acks.get(tp)
-        if tracker is not None:
-            tracker.set_limit(limit)
-        return tracker
 
     def list_subscribed_topics(self) -> list[str]:
         """The topics this member consumes."""

@@ -33,6 +33,7 @@ from typing import Any
 from kaffe import _core
 from kaffe._net import framing, sasl, tls, versions
 from kaffe._net.options import ConnectionOptions
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.errors import (
     AuthenticationError,
     ConnectionError,
@@ -135,7 +136,8 @@ class BrokerConnection:
         return dict(self._broker_ranges)
 
     def api_version(self, api_key: int) -> int:
-        """The version of ``api_key`` this connection uses (the highest both sides support).
+        """The version of ``api_key`` this connection uses (the highest both sides support; with
+        ``options.cap_versions``, at most :data:`kaffe._net.versions.CLIENT_MAX_VERSION`'s).
 
         Raises:
             kaffe.UnsupportedVersionError: the broker and kaffe share no version of the API.
@@ -146,7 +148,7 @@ class BrokerConnection:
         version = self._versions.get(api_key)
         if version is None:
             theirs = self._broker_ranges.get(api_key)
-            mine = versions.client_ranges().get(api_key)
+            mine = versions.client_ranges(self.options.cap_versions).get(api_key)
             raise UnsupportedVersionError(
                 f"broker {self._where} and kaffe share no version of "
                 f"{versions.api_name(api_key)} (broker: {_fmt_range(theirs)}, "
@@ -266,17 +268,17 @@ class BrokerConnection:
         import kaffe  # the package's version; imported here to avoid an import cycle
 
         self._phase = "ApiVersions"
-        mine = versions.client_ranges()
-        version = mine[versions.API_API_VERSIONS][1]
+        mine = versions.client_ranges(self.options.cap_versions)
+        version = mine[ApiKey.API_VERSIONS][1]
         for _attempt in range(3):
             body = versions.api_versions_request(version, kaffe.__version__)
-            payload = await self._roundtrip(versions.API_API_VERSIONS, version, body, gate=False)
+            payload = await self._roundtrip(ApiKey.API_VERSIONS, version, body, gate=False)
             code = versions.peek_error_code(payload)
-            if code == versions.UNSUPPORTED_VERSION:
+            if code == ErrorCode.UNSUPPORTED_VERSION:
                 # The broker answers in v0 with its own ranges; retry with its highest.
-                _cid, v0 = self._decode(versions.API_API_VERSIONS, 0, payload)
-                theirs = versions.broker_ranges(v0).get(versions.API_API_VERSIONS)
-                lower = min(theirs[1], mine[versions.API_API_VERSIONS][1]) if theirs else 0
+                _cid, v0 = self._decode(ApiKey.API_VERSIONS, 0, payload)
+                theirs = versions.broker_ranges(v0).get(ApiKey.API_VERSIONS)
+                lower = min(theirs[1], mine[ApiKey.API_VERSIONS][1]) if theirs else 0
                 if lower < 0:
                     break
                 log.debug(
@@ -287,7 +289,7 @@ class BrokerConnection:
                 )
                 version = lower
                 continue
-            _cid, decoded = self._decode(versions.API_API_VERSIONS, version, payload)
+            _cid, decoded = self._decode(ApiKey.API_VERSIONS, version, payload)
             if code != 0:
                 raise for_code(code, f"ApiVersions v{version} to broker {self._where}")
             self._broker_ranges = versions.broker_ranges(decoded)
@@ -302,18 +304,18 @@ class BrokerConnection:
         options = self.options.sasl
         assert options is not None
         self._phase = "SASL authentication"
-        for api_key in (versions.API_SASL_HANDSHAKE, versions.API_SASL_AUTHENTICATE):
+        for api_key in (ApiKey.SASL_HANDSHAKE, ApiKey.SASL_AUTHENTICATE):
             if api_key not in self._versions:
                 raise AuthenticationError(
                     f"broker {self._where} does not support {versions.api_name(api_key)}"
                 )
-        if self._versions[versions.API_SASL_HANDSHAKE] < 1:
+        if self._versions[ApiKey.SASL_HANDSHAKE] < 1:
             raise AuthenticationError(
                 f"broker {self._where} supports only SaslHandshake v0 (Kafka < 1.0)"
             )
 
         async def send(api_key: int, body: dict[str, Any]) -> dict[str, Any]:
-            version = 1 if api_key == versions.API_SASL_HANDSHAKE else self._versions[api_key]
+            version = 1 if api_key == ApiKey.SASL_HANDSHAKE else self._versions[api_key]
             payload = await self._roundtrip(api_key, version, body, gate=False)
             return self._decode(api_key, version, payload)[1]
 
@@ -444,7 +446,7 @@ class BrokerConnection:
             or writer.transport.get_write_buffer_size() > _WRITE_BUFFER_FAST
         ):
             return False
-        expect_response = not (api_key == versions.API_PRODUCE and body.get("acks") == 0)
+        expect_response = not (api_key == ApiKey.PRODUCE and body.get("acks") == 0)
         loop = asyncio.get_running_loop()
         cid = self._next_correlation_id()
         data = _core.encode_request(api_key, version, cid, self.options.client_id, body)
@@ -519,7 +521,7 @@ class BrokerConnection:
         sent: list[bool] | None = None,
     ) -> bytes:
         """Write one request and wait for its raw response payload (``b""`` for acks=0)."""
-        expect_response = not (api_key == versions.API_PRODUCE and body.get("acks") == 0)
+        expect_response = not (api_key == ApiKey.PRODUCE and body.get("acks") == 0)
         loop = asyncio.get_running_loop()
         while True:
             if gate:

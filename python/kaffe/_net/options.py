@@ -41,6 +41,9 @@ class ConnectionOptions:
         reconnect_backoff: first delay before reconnecting to a broker that failed, in seconds.
         reconnect_backoff_max: cap of the (exponential, jittered) reconnect delay, in seconds.
             Authentication failures wait at least this long before the next attempt.
+        cap_versions: negotiate only the APIs kaffe's clients send, each at most at its
+            :data:`kaffe._net.versions.CLIENT_MAX_VERSION` (``ClientConfig.connection_options``
+            sets it). Off, every version the codec knows is negotiated (protocol tests, tools).
         api_version_overrides: ``api_key -> highest version to use``; only for exotic brokers.
         max_frame_bytes: the largest response frame accepted.
     """
@@ -52,5 +55,6 @@ class ConnectionOptions:
     request_timeout: float = 240.0
     reconnect_backoff: float = 0.1
     reconnect_backoff_max: float = 10.0
+    cap_versions: bool = False
     api_version_overrides: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES

@@ -14,7 +14,7 @@ from typing import Any
 
 from kaffe._net.options import SaslOptions
 from kaffe._net.scram import ScramClient
-from kaffe._net.versions import API_SASL_AUTHENTICATE, API_SASL_HANDSHAKE
+from kaffe._protocol import ApiKey
 from kaffe.errors import (
     AuthenticationError,
     SaslAuthenticationFailedError,
@@ -41,7 +41,7 @@ def plain_message(login: str, password: str) -> bytes:
 
 
 async def _authenticate(send: Send, mechanism: str, login: str, auth_bytes: bytes) -> Any:
-    body = await send(API_SASL_AUTHENTICATE, {"auth_bytes": auth_bytes})
+    body = await send(ApiKey.SASL_AUTHENTICATE, {"auth_bytes": auth_bytes})
     code = int(body.get("error_code", 0))
     if code != 0:
         message = body.get("error_message") or "no message"
@@ -64,7 +64,7 @@ async def authenticate(send: Send, options: SaslOptions) -> int:
     mechanism = MECHANISMS.get(options.mechanism)
     if mechanism is None:
         raise AuthenticationError(f"unknown SASL mechanism {options.mechanism!r}")
-    handshake = await send(API_SASL_HANDSHAKE, {"mechanism": mechanism})
+    handshake = await send(ApiKey.SASL_HANDSHAKE, {"mechanism": mechanism})
     code = int(handshake.get("error_code", 0))
     if code != 0:
         enabled = ", ".join(handshake.get("mechanisms") or []) or "none"

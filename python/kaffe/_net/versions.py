@@ -2,9 +2,13 @@
 
 Every connection sends ApiVersions first (the highest version both kaffe and the broker know;
 v3+ carries ``client_software_name``/``client_software_version``, KIP-511). Per API kaffe then
-uses the highest version inside both its own range (:func:`kaffe._core.api_versions_table`) and
-the broker's. KIP-896 (Kafka 4.0) removed Produce v0-v2, and brokers whose Produce max is 12 or
-more are treated as supporting Produce 3+ only, whatever minimum they advertise.
+uses the highest version inside both its own range and the broker's. Its own range is what the
+codec encodes and decodes (:func:`kaffe._core.api_versions_table`, generated from Kafka's specs),
+capped, on the connections of kaffe's clients (``ConnectionOptions.cap_versions``), by
+:data:`CLIENT_MAX_VERSION`: the versions kaffe's request bodies are written for, so regenerating
+the codec from a newer Kafka never raises what kaffe sends. KIP-896 (Kafka 4.0) removed Produce
+v0-v2, and brokers whose Produce max is 12 or more are treated as supporting Produce 3+ only,
+whatever minimum they advertise.
 """
 
 from __future__ import annotations
@@ -13,19 +17,49 @@ import functools
 import re
 import struct
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from kaffe import _core
+from kaffe._protocol import ApiKey, ErrorCode
 
-API_PRODUCE = 0
-API_FETCH = 1
-API_METADATA = 3
-API_SASL_HANDSHAKE = 17
-API_API_VERSIONS = 18
-API_SASL_AUTHENTICATE = 36
+CLIENT_MAX_VERSION: Final[Mapping[int, int]] = MappingProxyType(
+    {
+        ApiKey.PRODUCE: 12,  # v13 names topics by id; kaffe names them
+        ApiKey.FETCH: 12,  # v13+ names topics by id; v12 has everything else kaffe uses
+        ApiKey.LIST_OFFSETS: 10,
+        ApiKey.METADATA: 13,
+        ApiKey.OFFSET_COMMIT: 9,
+        ApiKey.OFFSET_FETCH: 9,
+        ApiKey.FIND_COORDINATOR: 6,
+        ApiKey.JOIN_GROUP: 9,
+        ApiKey.HEARTBEAT: 4,
+        ApiKey.LEAVE_GROUP: 5,
+        ApiKey.SYNC_GROUP: 5,
+        ApiKey.DESCRIBE_GROUPS: 6,
+        ApiKey.LIST_GROUPS: 5,
+        ApiKey.SASL_HANDSHAKE: 1,
+        ApiKey.API_VERSIONS: 4,
+        ApiKey.CREATE_TOPICS: 7,
+        ApiKey.DELETE_TOPICS: 6,
+        ApiKey.DELETE_RECORDS: 2,
+        ApiKey.INIT_PRODUCER_ID: 5,
+        ApiKey.ADD_PARTITIONS_TO_TXN: 3,  # v4+ is the broker-to-broker batched form
+        ApiKey.ADD_OFFSETS_TO_TXN: 4,
+        ApiKey.END_TXN: 4,
+        ApiKey.TXN_OFFSET_COMMIT: 5,
+        ApiKey.DESCRIBE_CONFIGS: 4,
+        ApiKey.SASL_AUTHENTICATE: 2,
+        ApiKey.CREATE_PARTITIONS: 3,
+    }
+)
+"""Every API kaffe's clients send, and the highest version of each that they send.
 
-UNSUPPORTED_VERSION = 35
-"""Kafka error code the broker answers an ApiVersions version it does not know with."""
+Hand-written, the one place these versions are chosen: raising one means checking (and
+testing) the request and response bodies kaffe writes and reads for that API. A client
+connection negotiates only these APIs, each at most at this version (and at most at the codec's
+and the broker's maximum).
+"""
 
 CLIENT_SOFTWARE_NAME = "kaffe"
 
@@ -38,9 +72,15 @@ def _table() -> dict[int, tuple[str, int, int]]:
     return dict(_core.api_versions_table())
 
 
-def client_ranges() -> dict[int, tuple[int, int]]:
-    """kaffe's own ``api_key -> (min, max)`` (what the codec encodes and decodes)."""
-    return {key: (lo, hi) for key, (_name, lo, hi) in _table().items()}
+def client_ranges(capped: bool = False) -> dict[int, tuple[int, int]]:
+    """kaffe's own ``api_key -> (min, max)``: what the codec encodes and decodes, or with
+    ``capped`` only the APIs of :data:`CLIENT_MAX_VERSION`, each at most at its version there."""
+    table = _table()
+    if not capped:
+        return {key: (lo, hi) for key, (_name, lo, hi) in table.items()}
+    return {
+        key: (table[key][1], min(table[key][2], cap)) for key, cap in CLIENT_MAX_VERSION.items()
+    }
 
 
 def api_name(api_key: int) -> str:
@@ -72,7 +112,7 @@ def peek_error_code(payload: bytes) -> int:
     body starts with the int16 error code, so this works before the body format is known.
     """
     if len(payload) < 6:
-        return -1
+        return ErrorCode.UNKNOWN_SERVER_ERROR
     (code,) = _ERROR_CODE.unpack_from(payload, 4)
     return int(code)
 
@@ -84,7 +124,7 @@ def broker_ranges(body: Mapping[str, Any]) -> dict[int, tuple[int, int]]:
         key = int(entry["api_key"])
         lo = int(entry["min_version"])
         hi = int(entry["max_version"])
-        if key == API_PRODUCE and hi >= 12:
+        if key == ApiKey.PRODUCE and hi >= 12:
             lo = max(lo, 3)  # KIP-896
         ranges[key] = (lo, hi)
     return ranges

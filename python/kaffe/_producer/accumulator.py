@@ -147,6 +147,7 @@ class Batch:
         "data",
         "epoch",
         "last_error",
+        "node",
         "producer_id",
         "reencode",
         "retry_at",
@@ -174,6 +175,7 @@ class Batch:
         self.attempts = 0
         self.retry_at = 0.0
         self.last_error: BaseException | None = None
+        self.node = -1  # the broker it was last sent to
         self.reencode = False  # base_sequence changed since ``data`` was encoded
 
     @property

@@ -36,11 +36,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kaffe import _core
-from kaffe._cluster.errors import UNKNOWN_TOPIC_OR_PARTITION, error_for
+from kaffe._cluster.errors import error_for
 from kaffe._producer.futures import DeliveryFuture, resolve_all
 from kaffe._producer.messages import RECORD_OVERHEAD, Record
 from kaffe._producer.partitioner import assign_partitions
 from kaffe._producer.settings import PartitionStrategy
+from kaffe._protocol import ErrorCode
 from kaffe.errors import KafkaError, KafkaTimeoutError
 
 if TYPE_CHECKING:
@@ -141,9 +142,9 @@ class Call:
         fut.add_done_callback(functools.partial(self._part, index, partition))
 
     def _part(self, index: int, partition: int, fut: asyncio.Future[int]) -> None:
-        if self.failed:
+        exc = _outcome(fut)  # read even when the call already failed: asyncio logs an
+        if self.failed:  # exception nobody retrieved ("Future exception was never retrieved")
             return
-        exc = _outcome(fut)
         if exc is not None:
             self.fail(exc)
             return
@@ -553,7 +554,7 @@ class Handoff:
 
 def _no_partition(topic: str, partition: int, count: int) -> KafkaError:
     return error_for(
-        UNKNOWN_TOPIC_OR_PARTITION,
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         f"topic {topic!r} partition {partition}",
         f"the topic has {count} partitions",
     )

@@ -43,13 +43,10 @@ from dataclasses import dataclass
 
 from kaffe._cluster.client import Cluster, CoordinatorType, backoff
 from kaffe._cluster.errors import COORDINATOR_ERRORS, Deadline, error_for, is_retriable
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.errors import ConnectionError, KafkaError, KafkaTimeoutError
 
 __all__ = [
-    "API_INIT_PRODUCER_ID",
-    "DUPLICATE_SEQUENCE_NUMBER",
-    "OUT_OF_ORDER_SEQUENCE_NUMBER",
-    "UNKNOWN_PRODUCER_ID",
     "ProducerIdentity",
     "init_producer_id",
     "is_fatal_sequence_error",
@@ -60,11 +57,6 @@ __all__ = [
 
 log = logging.getLogger("kaffe.producer")
 
-API_INIT_PRODUCER_ID = 22
-OUT_OF_ORDER_SEQUENCE_NUMBER = 45
-DUPLICATE_SEQUENCE_NUMBER = 46
-UNKNOWN_PRODUCER_ID = 59
-CONCURRENT_TRANSACTIONS = 51
 _MAX_SEQUENCE = 2**31
 
 
@@ -107,7 +99,7 @@ async def init_producer_id(
                 conn = await cluster.coordinator(
                     transactional_id, CoordinatorType.TRANSACTION, timeout=deadline.remaining()
                 )
-            version = conn.api_version(API_INIT_PRODUCER_ID)
+            version = conn.api_version(ApiKey.INIT_PRODUCER_ID)
             body = {
                 "transactional_id": transactional_id,
                 "transaction_timeout_ms": transaction_timeout_ms,
@@ -116,7 +108,7 @@ async def init_producer_id(
                 body["producer_id"] = current.producer_id
                 body["producer_epoch"] = current.epoch
             resp = await conn.request(
-                API_INIT_PRODUCER_ID, body, timeout=max(0.001, deadline.remaining())
+                ApiKey.INIT_PRODUCER_ID, body, timeout=max(0.001, deadline.remaining())
             )
         except (ConnectionError, KafkaTimeoutError) as exc:
             if not exc.retriable:  # TLS / authentication failures: retrying will not help
@@ -133,7 +125,7 @@ async def init_producer_id(
             err = error_for(code, "InitProducerId")
             if code in COORDINATOR_ERRORS and transactional_id is not None:
                 cluster.invalidate_coordinator(transactional_id, CoordinatorType.TRANSACTION)
-            elif not (is_retriable(code) or code == CONCURRENT_TRANSACTIONS):
+            elif not (is_retriable(code) or code == ErrorCode.CONCURRENT_TRANSACTIONS):
                 raise err
             last = err
         if deadline.expired:
@@ -144,12 +136,12 @@ async def init_producer_id(
 
 def supports_idempotence(api_versions: dict[int, tuple[int, int]]) -> bool:
     """Whether a broker's ApiVersions include InitProducerId."""
-    return API_INIT_PRODUCER_ID in api_versions
+    return ApiKey.INIT_PRODUCER_ID in api_versions
 
 
 def is_fatal_sequence_error(code: int) -> bool:
     """Codes after which the producer needs a new id (see the module docs)."""
-    return code in (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID)
+    return code in (ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ErrorCode.UNKNOWN_PRODUCER_ID)
 
 
 def sequence_error(code: int, what: str) -> KafkaError:

@@ -10,11 +10,19 @@ connection, so several are in flight at once; per partition at most ``partition_
 (at most 5 with idempotence, which keeps them in order; without idempotence more than 1 may
 reorder on retry, as in brod).
 
-Every chunk has a delivery deadline (loop time). A batch that fails retriably (a dropped
-connection, a timeout, ``NOT_LEADER_OR_FOLLOWER``...) refreshes metadata and is re-sent after
-``retry_backoff_ms`` while it has retries left and its deadline allows; otherwise its chunks
-fail with the error. Queued chunks whose deadline passes (no leader, broker unreachable) fail
-with :class:`kaffe.KafkaTimeoutError`.
+Every chunk has a delivery deadline (loop time, ``delivery_timeout_ms`` after the produce call).
+A batch that fails retriably (a dropped connection, a broker that cannot be reached, a request
+timeout, ``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS``...) refreshes metadata and is
+re-sent after its backoff (:meth:`~kaffe._producer.settings.ProducerSettings.retry_backoff`:
+exponential from ``retry_backoff_ms`` to ``retry_backoff_max_ms``, jittered), or as soon as
+metadata names a leader other than the broker that failed it, for as long as its deadline
+allows, so a leader election (seconds) is ridden through; ``max_retries``, when the
+user sets one, also ends it after that many retries. A batch given up on fails its chunks with
+the last error, its message saying why (the count or the deadline). Queued chunks whose deadline
+passes (no leader, broker unreachable) fail with :class:`kaffe.KafkaTimeoutError`. Metadata
+refreshes are rate-limited: one at a time, and while they keep being asked for, each waits
+longer after the previous one (exponential from 0.1 s to ``retry_backoff_max_ms``), so a long
+election costs about one Metadata request a second.
 
 ``MESSAGE_TOO_LARGE`` (as the Java client does): a batch of more than one record is cut in two
 (about half the bytes each, see :func:`kaffe._producer.accumulator.halve`) and the halves are
@@ -40,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import copy
 import functools
 import logging
 from collections.abc import Iterable
@@ -48,6 +57,7 @@ from typing import Any, cast
 from kaffe import _core
 from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import Deadline, error_for, is_retriable
+from kaffe._net.pool import backoff_delay
 from kaffe._producer import idempotence as idem
 from kaffe._producer.accumulator import (
     BATCH_OVERHEAD,
@@ -59,19 +69,18 @@ from kaffe._producer.accumulator import (
 )
 from kaffe._producer.messages import Record
 from kaffe._producer.settings import ProducerSettings
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.errors import KafkaError, KafkaTimeoutError, MessageTooLargeError
 
-__all__ = ["API_PRODUCE", "Engine"]
+__all__ = ["Engine"]
 
 log = logging.getLogger("kaffe.producer")
 
-API_PRODUCE = 0
-_PRODUCE_MAX_VERSION = 12  # v13 names topics by id; kaffe names them
 _NETWORK_SLACK_S = 5.0
 _IDLE_TICK_S = 1.0
 _MAX_IDEMPOTENT_IN_FLIGHT = 5
 _REQUEST_MAX_BYTES = 16 * 1024 * 1024
-MESSAGE_TOO_LARGE = 10
+_METADATA_BACKOFF_FIRST_S = 0.1
 
 
 class Engine:
@@ -92,6 +101,8 @@ class Engine:
         self._requests: set[asyncio.Task[None]] = set()
         self._slow_sends: dict[int, int] = {}  # node -> requests sent by a task, not yet done
         self._metadata_task: asyncio.Task[None] | None = None
+        self._metadata_streak = 0  # refreshes asked for in a row (see _refresh_metadata)
+        self._metadata_at = float("-inf")  # when the last refresh started (loop time)
         self._pid_task: asyncio.Task[None] | None = None
         self._identity = idem.ProducerIdentity()
         self.idempotent = False
@@ -106,7 +117,7 @@ class Engine:
         self._batch_limit = s.max_batch_size - BATCH_OVERHEAD
         self._linger = s.max_linger_ms / 1000.0
         self._linger_count = s.max_linger_count
-        self._backoff = s.retry_backoff_ms / 1000.0
+        self._backoff_max = max(s.retry_backoff_ms, s.retry_backoff_max_ms) / 1000.0
         self._request_timeout = s.ack_timeout_ms / 1000.0 + _NETWORK_SLACK_S
 
     # ------------------------------------------------------------------ lifecycle
@@ -354,7 +365,9 @@ class Engine:
                     if state.in_flight > 0:
                         continue  # re-sent batches go alone, in sequence order
                     first = state.retries[0]
-                    if first.retry_at > now:
+                    # The backoff is for the broker that failed it: once metadata names another
+                    # leader (an election is over), re-send at once.
+                    if first.retry_at > now and first.node == leader:
                         next_at = (
                             first.retry_at if next_at is None else min(next_at, first.retry_at)
                         )
@@ -371,6 +384,7 @@ class Engine:
                 if batch is None:
                     continue
                 state.in_flight += 1
+                batch.node = leader
                 by_node.setdefault(leader, []).append(batch)
             if not by_node:
                 break
@@ -503,12 +517,12 @@ class Engine:
         """Write the Produce request at once (no task); ``False`` if the connection cannot
         take it without waiting."""
         try:
-            version = min(conn.api_version(API_PRODUCE), _PRODUCE_MAX_VERSION)
+            version = conn.api_version(ApiKey.PRODUCE)
         except KafkaError:
             return False
         return bool(
             conn.request_nowait(
-                API_PRODUCE,
+                ApiKey.PRODUCE,
                 self._body(batches),
                 functools.partial(self._sent, node, batches),
                 version=version,
@@ -538,10 +552,15 @@ class Engine:
         outcome: dict[str, Any] | BaseException
         try:
             if conn is None:
-                conn = await self.cluster.connection_for_node(node, timeout=self._request_timeout)
-            version = min(conn.api_version(API_PRODUCE), _PRODUCE_MAX_VERSION)
+                # A leader that cannot be reached is retried after the batch's own backoff, with
+                # fresh metadata: never wait out the pool's reconnect backoff (up to 10 s) for a
+                # broker that died while a new leader is being elected.
+                conn = await self.cluster.connection_for_node(
+                    node, timeout=self._response_timeout(batches), wait_backoff=False
+                )
+            version = conn.api_version(ApiKey.PRODUCE)
             outcome = await conn.request(
-                API_PRODUCE,
+                ApiKey.PRODUCE,
                 self._body(batches),
                 version=version,
                 timeout=self._response_timeout(batches),
@@ -594,9 +613,9 @@ class Engine:
             code = int(p["error_code"])
             if code == 0:
                 self._complete(b, int(p["base_offset"]))
-            elif code == idem.DUPLICATE_SEQUENCE_NUMBER:
+            elif code == ErrorCode.DUPLICATE_SEQUENCE_NUMBER:
                 self._complete(b, -1)
-            elif code == idem.OUT_OF_ORDER_SEQUENCE_NUMBER and (
+            elif code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER and (
                 b.reencode or self._earlier_unacked(b)
             ):
                 # Not written; it follows a batch not yet acknowledged (or renumbered): retry.
@@ -604,7 +623,7 @@ class Engine:
                 err.retriable = True
                 log.debug("%s; re-sending it after the batches before it", err)
                 self._retry_or_fail(b, err, count=False)
-            elif code == idem.OUT_OF_ORDER_SEQUENCE_NUMBER and self._follows_acked(b):
+            elif code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER and self._follows_acked(b):
                 # It reached the broker before the batch ahead of it, which has been
                 # acknowledged since: nothing is missing, send it again (counted as a retry).
                 err = error_for(code, f"producing to {b.describe()}")
@@ -613,7 +632,7 @@ class Engine:
                 self._retry_or_fail(b, err)
             elif self.idempotent and idem.is_fatal_sequence_error(code):
                 self._sequence_reset(b, code)
-            elif code == MESSAGE_TOO_LARGE:
+            elif code == ErrorCode.MESSAGE_TOO_LARGE:
                 self._too_large(b, p.get("error_message"))
             else:
                 err = error_for(code, f"producing to {b.describe()}", p.get("error_message"))
@@ -660,17 +679,23 @@ class Engine:
         b.last_error = err
         if count:
             b.attempts += 1
-        loop = asyncio.get_running_loop()
-        retries = self.settings.max_retries
-        out_of_retries = retries >= 0 and b.attempts > retries
-        retry_at = loop.time() + (self._backoff if count else 0.0)
-        if not err.retriable or out_of_retries or retry_at >= b.deadline:
-            why = "no retries left" if out_of_retries else "delivery deadline reached"
-            if not err.retriable:
-                why = "not retriable"
-            log.warning("giving up on %s (%s): %s", b.describe(), why, err)
+        limit = self.settings.max_retries
+        retry_at = self._loop.time() + (self.settings.retry_backoff(b.attempts) if count else 0.0)
+        why = None
+        if not err.retriable:
+            why = "not retriable"
+        elif limit is not None and b.attempts > limit:
+            why = f"gave up after {limit} retries: max_retries={limit}"
+        elif retry_at >= b.deadline:
+            why = (
+                f"gave up after {b.attempts - 1} retries: the delivery deadline "
+                f"({self.settings.delivery_timeout:.1f} s) leaves no time for another"
+            )
+        if why is not None:
+            failed = _explained(err, why) if err.retriable else err
+            log.warning("giving up on %s: %s", b.describe(), _explained(err, why))
             self._forget(b)
-            self._fail_batch(b, err)
+            self._fail_batch(b, failed)
             if b.base_sequence >= 0 and self.settings.transactional_id is None:
                 # Whether the broker wrote it is unknown: its sequences can be neither reused
                 # nor skipped, so later batches go under a new producer id (as for _expire).
@@ -689,7 +714,8 @@ class Engine:
                 f"producing to {st.topic}/{st.partition}: a message of {len(b.data)} bytes "
                 "(as a record batch) is larger than the broker accepts (the topic's "
                 "max.message.bytes or the broker's message.max.bytes): MESSAGE_TOO_LARGE "
-                f"(error code {MESSAGE_TOO_LARGE})" + (f": {message}" if message else "")
+                f"(error code {ErrorCode.MESSAGE_TOO_LARGE.value})"
+                + (f": {message}" if message else "")
             )
             log.warning("%s", err)
             self._rejected(b, err)
@@ -782,23 +808,43 @@ class Engine:
     # ------------------------------------------------------------------ background refreshes
 
     def _refresh_metadata(self, topics: Iterable[str]) -> None:
+        """Refresh metadata in the background, one refresh at a time. Refreshes asked for in a
+        row (each within about twice ``retry_backoff_max_ms`` of the previous one's start, as
+        while a leader is being elected) start ever later after the previous one: 0.1 s,
+        0.2 s, ... up to ``retry_backoff_max_ms``, jittered; after a quiet spell the next one
+        starts at once."""
         if self._metadata_task is not None and not self._metadata_task.done():
             return
         wanted = list(topics)
+        loop = self._loop
+        now = loop.time()
+        if now - self._metadata_at > 2 * self._backoff_max + _METADATA_BACKOFF_FIRST_S:
+            self._metadata_streak = 0
+        self._metadata_streak += 1
+        start_at = now
+        if self._metadata_streak > 1:
+            gap = backoff_delay(
+                self._metadata_streak - 1,
+                _METADATA_BACKOFF_FIRST_S,
+                max(_METADATA_BACKOFF_FIRST_S, self._backoff_max),
+            )
+            start_at = max(now, self._metadata_at + gap)
 
         async def refresh() -> None:
             try:
-                await asyncio.sleep(min(self._backoff, 0.1))
+                if start_at > loop.time():
+                    await asyncio.sleep(start_at - loop.time())
+                self._metadata_at = loop.time()
+                log.debug("metadata refresh %d in a row for %s", self._metadata_streak, wanted)
                 await self.cluster.refresh_metadata(wanted, force=True)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.info("metadata refresh for %s failed: %s", wanted, exc)
-                await asyncio.sleep(self._backoff)
             finally:
                 self.wake()
 
-        self._metadata_task = asyncio.get_running_loop().create_task(refresh())
+        self._metadata_task = loop.create_task(refresh())
 
     def _refresh_pid(self) -> None:
         """Get a new producer id once nothing is in flight under the old one."""
@@ -834,6 +880,15 @@ class Engine:
         """Forget which partitions are in the (ended) transaction."""
         for st in self._partitions.values():
             st.added_to_txn = False
+
+
+def _explained(err: KafkaError, why: str) -> KafkaError:
+    """A copy of ``err`` (same class, code and attributes) whose message ends with ``why``; the
+    original may be shared by the other batches of its request."""
+    out = copy.copy(err)
+    out.args = (f"{err} ({why})",)
+    out.__cause__ = err.__cause__
+    return out
 
 
 def _wake_up(waiter: asyncio.Future[None]) -> None:

@@ -4,10 +4,21 @@
 ``partition_onwire_limit`` defaults to ``None``: 5 batches in flight per partition with
 idempotence (which keeps them in order; Kaffe's default is 1, which makes every message produced
 while a batch is on the wire wait a full round trip), 1 without.
+
+Retries are bounded by time, not by a count: ``max_retries`` defaults to ``None`` (Kaffe's is
+3), so a batch that fails retriably (a dropped connection, a broker that cannot be reached, a
+request timeout, ``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS``... while the cluster
+elects a new leader) is re-sent until its delivery deadline, ``delivery_timeout_ms`` (120000,
+the Java client's default), as the Java client and librdkafka do. A count applies only where
+set (``max_retries=3`` is Kaffe's behaviour: give up after 3 retries or at the deadline,
+whichever comes first); ``-1`` is accepted as a synonym of ``None``. Between retries a batch
+waits ``retry_backoff_ms`` (Kaffe's 500), doubled after each retry up to
+``retry_backoff_max_ms`` (1000, the Java client's; never below ``retry_backoff_ms``), each wait
+jittered by +-20 % (KIP-580, see :meth:`ProducerSettings.retry_backoff`).
+
 Beyond Kaffe: ``enable_idempotence`` (``None`` = on when the broker supports it and
-``required_acks`` is -1), ``transactional_id``, ``transaction_timeout_ms`` and
-``delivery_timeout_ms`` (``None`` = derived from ``ack_timeout``, ``max_retries`` and
-``retry_backoff_ms``, see :func:`delivery_timeout`).
+``required_acks`` is -1), ``transactional_id``, ``transaction_timeout_ms``,
+``delivery_timeout_ms`` and ``retry_backoff_max_ms``.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kaffe._net.pool import backoff_delay
 from kaffe.config import (
     CLIENT_KEYS,
     ClientConfig,
@@ -27,7 +39,10 @@ from kaffe.config import (
     one_of,
 )
 
-__all__ = ["PRODUCER_KEYS", "ProducerSettings", "delivery_timeout"]
+__all__ = ["DELIVERY_TIMEOUT_MS", "PRODUCER_KEYS", "ProducerSettings"]
+
+DELIVERY_TIMEOUT_MS = 120_000
+"""The default ``delivery_timeout_ms`` (the Java client's ``delivery.timeout.ms``)."""
 
 PartitionStrategy = str | Callable[[str, int, bytes | None, bytes | None], int]
 
@@ -83,17 +98,22 @@ def parse_optional_text(key: str, value: Any) -> str | None:
     return value
 
 
-def parse_optional_ms(key: str, value: Any) -> int | None:
-    """``None`` or milliseconds > 0."""
+def parse_delivery_timeout(key: str, value: Any) -> int:
+    """``delivery_timeout_ms``: milliseconds >= 1 (``None``: the default, 120000)."""
     if value is None:
-        return None
+        return DELIVERY_TIMEOUT_MS
     return int(number(1, integer=True, unit="milliseconds")(key, value))
 
 
-def parse_retries(key: str, value: Any) -> int:
-    """``max_retries``: an int >= 0, or -1 for "until the delivery deadline"."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
-        raise bad(key, value, "an int >= 0, or -1 (retry until the delivery deadline)")
+def parse_retries(key: str, value: Any) -> int | None:
+    """``max_retries``: ``None`` (no count: retry until the delivery deadline), an int >= 0, or
+    -1 (the same as ``None``)."""
+    if value is None or (type(value) is int and value == -1):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise bad(
+            key, value, "None (retry until the delivery deadline; -1 means the same) or an int >= 0"
+        )
     return value
 
 
@@ -123,8 +143,11 @@ PRODUCER_KEYS: KeyTable = CLIENT_KEYS.extend(
         "None (5 with idempotence, else 1) or an int >= 1",
     ),
     ConfigKey("max_batch_size", 1_048_576, number(1024, integer=True), "bytes >= 1024"),
-    ConfigKey("max_retries", 3, parse_retries, "an int >= -1"),
+    ConfigKey("max_retries", None, parse_retries, "None (until the deadline) or an int >= 0"),
     ConfigKey("retry_backoff_ms", 500, number(0, integer=True, unit="milliseconds"), "ms >= 0"),
+    ConfigKey(
+        "retry_backoff_max_ms", 1000, number(0, integer=True, unit="milliseconds"), "ms >= 0"
+    ),
     ConfigKey("compression", "none", parse_compression, "a codec name"),
     ConfigKey("min_compression_batch_size", 1024, number(0, integer=True), "bytes >= 0"),
     ConfigKey("max_linger_ms", 0, number(0, integer=True, unit="milliseconds"), "ms >= 0"),
@@ -134,23 +157,9 @@ PRODUCER_KEYS: KeyTable = CLIENT_KEYS.extend(
     ConfigKey(
         "transaction_timeout_ms", 60000, number(1, integer=True, unit="milliseconds"), "ms >= 1"
     ),
-    ConfigKey("delivery_timeout_ms", None, parse_optional_ms, "None (derived) or ms >= 1"),
+    ConfigKey("delivery_timeout_ms", DELIVERY_TIMEOUT_MS, parse_delivery_timeout, "ms >= 1"),
 )
 """Every key a producer accepts: :data:`kaffe.config.CLIENT_KEYS` plus the producer's own."""
-
-
-def delivery_timeout(
-    ack_timeout_ms: int, max_retries: int, retry_backoff_ms: int, linger_ms: int
-) -> float:
-    """Seconds within which every produced message is acknowledged or failed.
-
-    Each of the ``max_retries + 1`` attempts may take ``ack_timeout`` plus 5 s of network slack,
-    with ``retry_backoff_ms`` between attempts, after up to ``max_linger_ms`` of lingering.
-    ``max_retries=-1`` counts as 10 attempts for the deadline.
-    """
-    attempts = (10 if max_retries < 0 else max_retries) + 1
-    per_attempt = ack_timeout_ms / 1000.0 + 5.0
-    return linger_ms / 1000.0 + attempts * per_attempt + (attempts - 1) * retry_backoff_ms / 1000.0
 
 
 @dataclass(frozen=True)
@@ -165,8 +174,9 @@ class ProducerSettings:
     partition_buffer_limit: int
     partition_onwire_limit: int | None
     max_batch_size: int
-    max_retries: int
+    max_retries: int | None
     retry_backoff_ms: int
+    retry_backoff_max_ms: int
     compression: str
     min_compression_batch_size: int
     max_linger_ms: int
@@ -208,7 +218,6 @@ class ProducerSettings:
                 "-1 when enable_idempotence=True",
                 why="idempotence needs acks from all in-sync replicas",
             )
-        deadline = parsed["delivery_timeout_ms"]
         return cls(
             client=client,
             topics=tuple(client.apply_prefix(t) for t in parsed["topics"]),
@@ -220,6 +229,7 @@ class ProducerSettings:
             max_batch_size=parsed["max_batch_size"],
             max_retries=parsed["max_retries"],
             retry_backoff_ms=parsed["retry_backoff_ms"],
+            retry_backoff_max_ms=parsed["retry_backoff_max_ms"],
             compression=parsed["compression"],
             min_compression_batch_size=parsed["min_compression_batch_size"],
             max_linger_ms=parsed["max_linger_ms"],
@@ -227,14 +237,17 @@ class ProducerSettings:
             enable_idempotence=idem,
             transactional_id=txn,
             transaction_timeout_ms=parsed["transaction_timeout_ms"],
-            delivery_timeout=(
-                deadline / 1000.0
-                if deadline is not None
-                else delivery_timeout(
-                    parsed["ack_timeout"],
-                    parsed["max_retries"],
-                    parsed["retry_backoff_ms"],
-                    parsed["max_linger_ms"],
-                )
-            ),
+            delivery_timeout=parsed["delivery_timeout_ms"] / 1000.0,
         )
+
+    def retry_backoff(self, retries: int) -> float:
+        """Seconds a batch waits before it is re-sent after its ``retries``-th failure (>= 1).
+
+        ``retry_backoff_ms`` doubled after each retry, capped at ``retry_backoff_max_ms`` (or
+        ``retry_backoff_ms`` if that is larger), jittered by +-20 % so that producers do not
+        retry in step (KIP-580, as the Java client's ``retry.backoff.ms`` /
+        ``retry.backoff.max.ms``): between 0.8 and 1.2 times
+        ``min(cap, retry_backoff_ms * 2 ** (retries - 1))``.
+        """
+        base = self.retry_backoff_ms / 1000.0
+        return backoff_delay(retries, base, max(base, self.retry_backoff_max_ms / 1000.0))

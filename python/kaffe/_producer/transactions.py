@@ -20,18 +20,14 @@ from kaffe._cluster.client import Cluster, CoordinatorType, backoff
 from kaffe._cluster.errors import COORDINATOR_ERRORS, Deadline, error_for, is_retriable
 from kaffe._producer.accumulator import PartitionState
 from kaffe._producer.sender import Engine
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.errors import ConnectionError, KafkaError, KafkaTimeoutError
 
 __all__ = ["TransactionManager"]
 
 log = logging.getLogger("kaffe.producer.txn")
 
-API_ADD_PARTITIONS_TO_TXN = 24
-API_ADD_OFFSETS_TO_TXN = 25
-API_END_TXN = 26
-API_TXN_OFFSET_COMMIT = 28
-CONCURRENT_TRANSACTIONS = 51
-_RETRY_CODES = frozenset({CONCURRENT_TRANSACTIONS, *COORDINATOR_ERRORS})
+_RETRY_CODES = frozenset({ErrorCode.CONCURRENT_TRANSACTIONS, *COORDINATOR_ERRORS})
 
 
 class TransactionManager:
@@ -76,7 +72,7 @@ class TransactionManager:
             ident = self.engine.identity
             try:
                 resp = await self._request(
-                    API_ADD_PARTITIONS_TO_TXN,
+                    ApiKey.ADD_PARTITIONS_TO_TXN,
                     lambda v, topics=topics, ident=ident: {
                         "v3_and_below_transactional_id": self.transactional_id,
                         "v3_and_below_producer_id": ident.producer_id,
@@ -85,7 +81,6 @@ class TransactionManager:
                             {"name": t, "partitions": ps} for t, ps in topics.items()
                         ],
                     },
-                    max_version=3,
                     deadline=deadline,
                     codes=lambda r: [
                         int(p["partition_error_code"])
@@ -103,9 +98,7 @@ class TransactionManager:
                     if code:
                         failed.append((str(t["name"]), int(p["partition_index"]), code))
             retry = [f for f in failed if f[2] in _RETRY_CODES or is_retriable(f[2])]
-            fatal = [
-                f for f in failed if f not in retry and f[2] != 48
-            ]  # 48: OPERATION_NOT_ATTEMPTED
+            fatal = [f for f in failed if f not in retry and f[2] != ErrorCode.INVALID_TXN_STATE]
             if fatal:
                 t, p, code = fatal[0]
                 self._fail_pending(error_for(code, f"adding {t}/{p} to the transaction"))
@@ -141,7 +134,6 @@ class TransactionManager:
         api_key: int,
         build: Any,
         *,
-        max_version: int,
         deadline: Deadline,
         codes: Any,
         key: str | None = None,
@@ -157,7 +149,7 @@ class TransactionManager:
                 conn = await self.cluster.coordinator(
                     coord_key, key_type, timeout=max(0.001, deadline.remaining())
                 )
-                version = min(conn.api_version(api_key), max_version)
+                version = conn.api_version(api_key)
                 resp: dict[str, Any] = await conn.request(
                     api_key,
                     build(version),
@@ -165,6 +157,8 @@ class TransactionManager:
                     timeout=max(0.001, deadline.remaining()),
                 )
             except (ConnectionError, KafkaTimeoutError) as exc:
+                if not exc.retriable:  # TLS / authentication failures: retrying will not help
+                    raise
                 self.cluster.invalidate_coordinator(coord_key, key_type)
                 last = exc
             else:
@@ -172,8 +166,8 @@ class TransactionManager:
                 if any(c in COORDINATOR_ERRORS for c in found):
                     self.cluster.invalidate_coordinator(coord_key, key_type)
                     last = error_for(next(c for c in found if c in COORDINATOR_ERRORS), coord_key)
-                elif CONCURRENT_TRANSACTIONS in found:
-                    last = error_for(CONCURRENT_TRANSACTIONS, coord_key)
+                elif ErrorCode.CONCURRENT_TRANSACTIONS in found:
+                    last = error_for(ErrorCode.CONCURRENT_TRANSACTIONS, coord_key)
                 else:
                     return resp
             if deadline.expired:
@@ -212,14 +206,13 @@ class TransactionManager:
         deadline = Deadline(timeout)
         ident = self.engine.identity
         resp = await self._request(
-            API_ADD_OFFSETS_TO_TXN,
+            ApiKey.ADD_OFFSETS_TO_TXN,
             lambda v: {
                 "transactional_id": self.transactional_id,
                 "producer_id": ident.producer_id,
                 "producer_epoch": ident.epoch,
                 "group_id": group_id,
             },
-            max_version=4,
             deadline=deadline,
             codes=lambda r: [int(r.get("error_code", 0))],
         )
@@ -249,9 +242,8 @@ class TransactionManager:
             return [int(p["error_code"]) for t in r.get("topics") or () for p in t["partitions"]]
 
         resp = await self._request(
-            API_TXN_OFFSET_COMMIT,
+            ApiKey.TXN_OFFSET_COMMIT,
             lambda v: body,
-            max_version=5,
             deadline=deadline,
             codes=codes,
             key=group_id,
@@ -283,14 +275,13 @@ class TransactionManager:
         if self._added or self._offsets_added:
             ident = self.engine.identity
             resp = await self._request(
-                API_END_TXN,
+                ApiKey.END_TXN,
                 lambda v: {
                     "transactional_id": self.transactional_id,
                     "producer_id": ident.producer_id,
                     "producer_epoch": ident.epoch,
                     "committed": commit,
                 },
-                max_version=4,
                 deadline=deadline,
                 codes=lambda r: [int(r.get("error_code", 0))],
             )

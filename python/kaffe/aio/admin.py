@@ -22,13 +22,13 @@ from kaffe import _core
 from kaffe._cluster.client import Cluster, CoordinatorType, backoff
 from kaffe._cluster.errors import (
     STALE_METADATA_ERRORS,
-    UNKNOWN_TOPIC_OR_PARTITION,
     Deadline,
     error_for,
     is_retriable,
 )
 from kaffe._cluster.metadata import TopicInfo
 from kaffe._net.pool import ConnectionPool
+from kaffe._protocol import ApiKey, ErrorCode
 from kaffe.config import ClientConfig
 from kaffe.errors import (
     AuthenticationError,
@@ -58,18 +58,6 @@ log = logging.getLogger("kaffe.admin")
 DEFAULT_TIMEOUT = 60.0
 """Seconds an admin call may take unless its ``timeout`` says otherwise."""
 
-API_LIST_OFFSETS = 2
-API_OFFSET_COMMIT = 8
-API_OFFSET_FETCH = 9
-API_DESCRIBE_GROUPS = 15
-API_LIST_GROUPS = 16
-API_CREATE_TOPICS = 19
-API_DELETE_TOPICS = 20
-API_DELETE_RECORDS = 21
-API_DESCRIBE_CONFIGS = 32
-API_CREATE_PARTITIONS = 37
-
-GROUP_ID_NOT_FOUND = 69
 
 EARLIEST = -2
 LATEST = -1
@@ -440,7 +428,7 @@ class AdminClient:
             }
 
         resp = await self._controller_request(
-            API_CREATE_TOPICS, build, deadline, f"creating topics {names}"
+            ApiKey.CREATE_TOPICS, build, deadline, f"creating topics {names}"
         )
         errors = [
             error_for(int(r["error_code"]), f"creating topic {r['name']!r}", r.get("error_message"))
@@ -505,7 +493,7 @@ class AdminClient:
             return {"topic_names": topics, "timeout_ms": _ms(deadline)}
 
         resp = await self._controller_request(
-            API_DELETE_TOPICS, build, deadline, f"deleting topics {topics}"
+            ApiKey.DELETE_TOPICS, build, deadline, f"deleting topics {topics}"
         )
         errors = [
             error_for(int(r["error_code"]), f"deleting topic {r['name']!r}", r.get("error_message"))
@@ -563,7 +551,7 @@ class AdminClient:
         for name in topics:
             info = md.topic(name)
             if info is None:
-                raise error_for(UNKNOWN_TOPIC_OR_PARTITION, f"topic {name!r}")
+                raise error_for(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"topic {name!r}")
             if info.error_code:
                 raise error_for(info.error_code, f"topic {name!r}")
             out[name] = _describe(info)
@@ -601,7 +589,7 @@ class AdminClient:
             }
 
         resp = await self._controller_request(
-            API_CREATE_PARTITIONS, build, deadline, f"adding partitions to {name!r}"
+            ApiKey.CREATE_PARTITIONS, build, deadline, f"adding partitions to {name!r}"
         )
         errors = [
             error_for(
@@ -662,7 +650,7 @@ class AdminClient:
                     out[int(p["partition_index"])] = (int(p["error_code"]), p)
             return out
 
-        raw = await self._to_leaders(name, wanted, API_LIST_OFFSETS, body, parse, deadline)
+        raw = await self._to_leaders(name, wanted, ApiKey.LIST_OFFSETS, body, parse, deadline)
         return {
             p: ListedOffset(
                 topic=name,
@@ -711,7 +699,7 @@ class AdminClient:
                 again: list[int] = []
                 err: BaseException | None = None
                 for p in parts:
-                    code, r = answers.get(p, (UNKNOWN_TOPIC_OR_PARTITION, None))
+                    code, r = answers.get(p, (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None))
                     if code == 0:
                         done[p] = r
                     elif code in STALE_METADATA_ERRORS or is_retriable(code):
@@ -766,7 +754,7 @@ class AdminClient:
             }
 
         raw = await self._to_leaders(
-            name, sorted(offsets), API_DELETE_RECORDS, body, parse, deadline
+            name, sorted(offsets), ApiKey.DELETE_RECORDS, body, parse, deadline
         )
         return {p: int(v) for p, v in sorted(raw.items())}
 
@@ -799,7 +787,7 @@ class AdminClient:
             else:
                 conn = await cluster.any_connection(timeout=deadline.remaining())
             resp: dict[str, Any] = await conn.request(
-                API_DESCRIBE_CONFIGS,
+                ApiKey.DESCRIBE_CONFIGS,
                 {
                     "resources": [
                         {
@@ -848,7 +836,7 @@ class AdminClient:
         async def from_broker(node_id: int) -> list[GroupListing]:
             async def attempt() -> list[GroupListing]:
                 conn = await cluster.connection_for_node(node_id, timeout=deadline.remaining())
-                resp = await conn.request(API_LIST_GROUPS, {}, timeout=_left(deadline))
+                resp = await conn.request(ApiKey.LIST_GROUPS, {}, timeout=_left(deadline))
                 code = int(resp.get("error_code", 0))
                 if code:
                     raise error_for(code, f"listing groups on broker {node_id}")
@@ -886,7 +874,7 @@ class AdminClient:
             resp = await cluster.send_to_coordinator(
                 group,
                 CoordinatorType.GROUP,
-                API_DESCRIBE_GROUPS,
+                ApiKey.DESCRIBE_GROUPS,
                 lambda v: {"groups": [group], "include_authorized_operations": False},
                 error_codes=lambda r: [int(g["error_code"]) for g in r.get("groups") or ()],
                 timeout=deadline.remaining(),
@@ -903,7 +891,7 @@ class AdminClient:
                 ):
                     # DescribeGroups < v6 reports an unknown group as "Dead"; v6 says
                     # GROUP_ID_NOT_FOUND. Answer the same on every broker version.
-                    code = GROUP_ID_NOT_FOUND
+                    code = ErrorCode.GROUP_ID_NOT_FOUND
                 if code:
                     raise error_for(code, f"describing group {group!r}", g.get("error_message"))
                 ptype = str(g.get("protocol_type", ""))
@@ -971,7 +959,7 @@ class AdminClient:
         resp = await cluster.send_to_coordinator(
             group,
             CoordinatorType.GROUP,
-            API_OFFSET_FETCH,
+            ApiKey.OFFSET_FETCH,
             build,
             error_codes=codes,
             timeout=deadline.remaining(),
@@ -1059,7 +1047,7 @@ class AdminClient:
         resp = await cluster.send_to_coordinator(
             group,
             CoordinatorType.GROUP,
-            API_OFFSET_COMMIT,
+            ApiKey.OFFSET_COMMIT,
             build,
             error_codes=codes,
             timeout=deadline.remaining(),

@@ -17,16 +17,16 @@ accepted too and are called on the loop.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar
 
+from kaffe._group.delivery import AsyncMessageHandler, MessageHandler
 from kaffe._group.engine import GroupEngine, TopicPartition
-from kaffe._group.offsets import AckTracker
+from kaffe._group.handler import GroupHandler
+from kaffe._group.offsets import AckBook, AckTracker, CommitTracker
 from kaffe._group.settings import GroupConfig, parse_topics
 from kaffe.message import Message
 
@@ -47,11 +47,13 @@ class _AioGroupClient(GroupConfig):
         background, on the running loop; returns ``self``."""
         if self._active:
             return self
+        tracker = CommitTracker()
         engine = GroupEngine(
             self.client,
             self.settings,
             self.fetch_settings,
-            **self._engine_kwargs(),
+            self._group_handler(tracker),
+            tracker=tracker,
             asynchronous=self._ASYNC_HANDLERS,
         )
         self._engine = engine
@@ -144,67 +146,33 @@ class Consumer(_AioGroupClient):
     _KIND = "aio.Consumer"
     _HANDLER_METHOD = "handle_message"
 
+    _MESSAGE_HANDLER: ClassVar[type[MessageHandler | AsyncMessageHandler]] = AsyncMessageHandler
+
     def _check_mode(self) -> None:
-        self._acks: dict[TopicPartition, AckTracker] = {}
+        self._acks = AckBook()
 
-    def _engine_kwargs(self) -> dict[str, Any]:
-        kwargs = super()._engine_kwargs()
-        handler = self.handler
+    def _group_handler(self, tracker: CommitTracker) -> GroupHandler:
+        """What the engine calls: the single-message handler (with the ack trackers when
+        ``async_message_ack=True``)."""
         async_ack = bool(self.values["async_message_ack"])
-
-        async def job(messages: list[Message]) -> None:
-            engine = self._engine
-            assert engine is not None
-            tracker = engine.tracker
-            tp = (messages[0].topic, messages[0].partition)
-            acks = self._acks.get(tp) if async_ack else None
-            for i, m in enumerate(messages):
-                try:
-                    if acks is not None:
-                        acks.delivered(m.offset)
-                        result = handler(self, m)
-                    else:
-                        result = handler(m)
-                    if inspect.isawaitable(result):
-                        await result
-                except asyncio.CancelledError:
-                    raise
-                except BaseException:
-                    del messages[:i]  # the retry starts at the failed message
-                    raise
-                if acks is None:
-                    tracker.set_pending(tp, m.offset + 1)
-
-        def on_result(tp: TopicPartition, messages: list[Message], result: Any) -> None:
-            return None
-
-        def on_partition(tp: TopicPartition) -> None:
-            if async_ack:
-                self._acks[tp] = AckTracker(self.delivery_limit)
-
-        def before_commit() -> None:
-            engine = self._engine
-            if engine is None or not async_ack:
-                return
-            for tp, acks in list(self._acks.items()):
-                point = acks.commit_point()
-                if point is not None:
-                    engine.tracker.set_pending(tp, point)
-
-        kwargs.update(
-            job=job, on_result=on_result, on_partition=on_partition, before_commit=before_commit
+        on_assigned, on_revoked = self._rebalance_callbacks()
+        return self._MESSAGE_HANDLER(
+            self,
+            self.handler,
+            tracker,
+            self._acks if async_ack else None,
+            self.delivery_limit,
+            on_assigned,
+            on_revoked,
         )
-        return kwargs
 
     def ack(self, message: Message) -> None:
         """Acknowledge ``message`` (``async_message_ack=True``); see :meth:`kaffe.Consumer.ack`."""
-        acks = self._acks.get((message.topic, message.partition))
-        if acks is not None:
-            acks.ack(message.offset)
+        self._acks.ack((message.topic, message.partition), message.offset)
 
     def _trackers(self) -> list[tuple[TopicPartition, AckTracker]]:
         owned = set(self.assignment())
-        return sorted((tp, a) for tp, a in list(self._acks.items()) if tp in owned)
+        return sorted((tp, a) for tp, a in self._acks.items() if tp in owned)
 
     def unacked(self) -> dict[tuple[str, int], int]:
         """Per assigned partition (``async_message_ack=True``): the outstanding messages, from

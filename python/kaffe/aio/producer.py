@@ -424,6 +424,8 @@ class Producer:
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
+            if fut.done():  # the call failed with a timeout error of its own: keep it
+                raise
             raise KafkaTimeoutError(
                 f"produce not acknowledged within {timeout:.1f} s (the delivery deadline)"
             ) from None
