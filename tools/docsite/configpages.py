@@ -72,8 +72,9 @@ GROUPS = (
         "Producer keys",
         "`kaffe.Producer` and `kaffe.aio.Producer` take these, besides the "
         "[client keys](client.md). Kaffe's producer keys keep their names, meaning and "
-        "defaults (brod's where Kaffe has none), except `partition_onwire_limit`; keys Kaffe "
-        "does not have add idempotence, transactions and a delivery deadline. See the "
+        "defaults (brod's where Kaffe has none), except `partition_onwire_limit` and "
+        "`max_retries`; keys Kaffe does not have add idempotence, transactions, a delivery "
+        "deadline and a cap on the retry backoff. See the "
         "[Producer guide](../producer.md) for how they play together.",
         PRODUCER_KEYS,
         PRODUCER,
@@ -120,9 +121,14 @@ def fmt(value: Any) -> str:
 
 def _parsed(key: ConfigKey, value: Any) -> Any:
     try:
-        return key.parse(key.name, value)
+        parsed = key.parse(key.name, value)
     except ConfigError:
         return value
+    if isinstance(parsed, tuple) and all(isinstance(getattr(v, "name", None), str) for v in parsed):
+        # Objects that stand for a name (the assignors of `partition_assignment_strategy`)
+        # mean the same when their names do.
+        return tuple(v.name for v in parsed)
+    return parsed
 
 
 def differs_from_upstream(key: ConfigKey, doc: KeyDoc) -> bool:

@@ -301,11 +301,16 @@ CONSUMER: dict[str, KeyDoc] = {
         "brod",
     ),
     "partition_assignment_strategy": KeyDoc(
-        'The assignors this member supports, preferred first: `"range"`, `"roundrobin"` '
-        '(brod\'s `roundrobin_v2` is accepted as its name) and `"cooperative-sticky"` (partitions '
-        "that stay with a member keep being consumed through a rebalance). The names and "
-        "byte formats are Java's, so kaffe, Java and librdkafka members can share a group. "
-        "See [Consumers](../consumers.md#rebalances).",
+        'The assignors this member supports, preferred first: the built-in `"range"`, '
+        '`"roundrobin"` (brod\'s `roundrobin_v2` is accepted as its name) and '
+        '`"cooperative-sticky"` (partitions that stay with a member keep being consumed '
+        "through a rebalance), and instances of your own `kaffe.Assignor` classes, alone or "
+        "in a list with the names. The built-ins' names and byte formats are Java's, so "
+        "kaffe, Java and librdkafka members can share a group. A class instead of an "
+        "instance, an object missing `name`, `rebalance`, `assign` or `user_data`, or two "
+        "different assignors with one name is a `kaffe.ConfigError`. See "
+        "[Consumers](../consumers.md#rebalances) and "
+        "[your own assignor](../consumers.md#your-own-assignor).",
         "brod",
         ("roundrobin_v2",),
     ),
@@ -393,16 +398,35 @@ PRODUCER: dict[str, KeyDoc] = {
         1048576,
     ),
     "max_retries": KeyDoc(
-        "Retries of a batch that failed with a retriable error (leader moved, connection "
-        "lost, timeout), each after [`retry_backoff_ms`](#retry_backoff_ms). `-1`: retry until "
-        "the delivery deadline.",
+        "A count of retries, for a batch that failed with a retriable error (the leader "
+        "moved, a connection dropped or could not be made, a request timed out, "
+        "`NOT_ENOUGH_REPLICAS`...). `None` (or `-1`): no count, a batch is retried until its "
+        "[delivery deadline](#delivery_timeout_ms), which rides through a leader election. "
+        "A number: give up after that many retries, or at the deadline, whichever comes "
+        "first (`3` is Kaffe's behaviour; `0` gives up at the first failure). The waits "
+        "between retries: [`retry_backoff_ms`](#retry_backoff_ms) to "
+        "[`retry_backoff_max_ms`](#retry_backoff_max_ms). See "
+        "[Producer](../producer.md#delivery-acks-retries-and-the-deadline).",
         "Kaffe",
         3,
     ),
     "retry_backoff_ms": KeyDoc(
-        "Milliseconds before a failed batch is sent again.",
+        "Milliseconds a failed batch waits before its first retry. The wait doubles after "
+        "each retry up to [`retry_backoff_max_ms`](#retry_backoff_max_ms) and every wait is "
+        "jittered by ±20 %. A batch is re-sent before its wait is over once metadata names a "
+        "leader other than the broker that failed it.",
         "Kaffe",
         500,
+    ),
+    "retry_backoff_max_ms": KeyDoc(
+        "The cap, in milliseconds, of the doubling wait between retries of a batch (the Java "
+        "client's `retry.backoff.max.ms`, KIP-580): the waits are `retry_backoff_ms`, twice "
+        "that, ... up to this, each ±20 %. A `retry_backoff_ms` above it is kept as it is "
+        "(every wait is then `retry_backoff_ms`). It also caps the spacing of metadata "
+        "refreshes asked for in a row while a leader is being elected. Kaffe waits "
+        "`retry_backoff_ms` before every retry: `retry_backoff_max_ms=500` does the same "
+        "with the default `retry_backoff_ms`.",
+        "kaffe",
     ),
     "compression": KeyDoc(
         'The codec of record batches: `"none"` (Kaffe\'s `"no_compression"` is accepted), '
@@ -450,11 +474,13 @@ PRODUCER: dict[str, KeyDoc] = {
         "kaffe",
     ),
     "delivery_timeout_ms": KeyDoc(
-        "Milliseconds within which every produce call succeeds or fails, retries included: "
-        "`produce_sync` returns or raises, futures complete. `None`: derived from the "
-        "others, (`max_retries` + 1) attempts of `ack_timeout` + 5 s, the backoffs between "
-        "them and `max_linger_ms` (`max_retries=-1` counts as 10 attempts): 25.5 s with the "
-        "defaults.",
+        "Milliseconds within which every produce call succeeds or fails, retries included "
+        "(the Java client's `delivery.timeout.ms`, with its default): `produce_sync` returns "
+        "or raises, futures complete. Retries stop when the next one would start after it; "
+        "a batch still queued then (no leader known, its broker unreachable) fails with "
+        "`kaffe.KafkaTimeoutError`. It also bounds how long a produce call waits for room "
+        "([back-pressure](../producer.md#back-pressure)) and `close()`'s default wait. "
+        "`None` means the default.",
         "kaffe",
     ),
 }

@@ -1,0 +1,1 @@
+"""The consumer group engine: membership, assignors, offsets and handler workers (internal)."""
