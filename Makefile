@@ -31,10 +31,11 @@ venv: $(VENV)/.stamp ## create .venv with the pinned tools (cached by pip)
 build: venv ## build kaffe._core in release mode into .venv
 	$(VENV)/bin/maturin develop --release --quiet
 
-lint: venv $(DOCS_STAMP) ## ruff, mypy --strict (tools/docsite needs the docs tools), cargo fmt --check, cargo clippy -D warnings
+lint: venv $(DOCS_STAMP) ## ruff, mypy --strict (tools/docsite needs the docs tools), import layers (lint-imports), cargo fmt --check, cargo clippy -D warnings
 	$(VENV)/bin/ruff check python tests tools benches examples
 	$(VENV)/bin/ruff format --check python tests tools benches examples
 	$(VENV)/bin/mypy
+	PYTHONPATH=$(CURDIR)/python:$(PYTHONPATH) $(VENV)/bin/lint-imports
 	cargo fmt --all -- --check
 	PYO3_PYTHON=$(CURDIR)/$(PY) cargo clippy --workspace --all-targets --quiet -- -D warnings
 
@@ -122,7 +123,7 @@ bench-consume: build kafka-fetch ## consume throughput against confluent-kafka, 
 # BENCH_ARGS: e.g. BENCH_ARGS="--only 1,9-13,latency --repeat 1" (see benches/workloads.py --help)
 BENCH_ARGS ?=
 .PHONY: bench
-bench: build kafka-fetch ## every application workload (issues 8, 14) vs confluent-kafka, aiokafka, kafka-python; < 15 min
+bench: build kafka-fetch ## every application workload vs confluent-kafka, aiokafka, kafka-python; < 15 min
 	$(PY) benches/workloads.py $(BENCH_ARGS)
 
 # The fault scenarios (tools/faults): FAULTS_ARGS="--only leader-kill,reset-fetch" picks some;
@@ -145,4 +146,4 @@ soak: build kafka-fetch ## fault workload for DURATION (10m) under random faults
 	$(PY) -m soak --duration $(DURATION) $(if $(SEED),--seed $(SEED)) $(SOAK_ARGS)
 
 clean: ## remove build output and the virtualenv (download caches are kept)
-	rm -rf $(VENV) target site .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) target site .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

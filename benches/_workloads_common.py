@@ -232,7 +232,7 @@ def print_row(row: Row, out: Any = None) -> list[Verdict]:
         ratio = "-" if v.ratio != v.ratio else f"{v.ratio:.2f}x"
         print(f"      goal: {v.text:<70} ratio {ratio:>8}  {verdict_word(v.passed)}", file=out)
     if row.references:
-        print("      brod/Kaffe reference (issue figures):", file=out)
+        print("      reference figures (brod/Kaffe, earlier runs):", file=out)
         for ref in row.references:
             print(f"        {ref}", file=out)
     out.flush()

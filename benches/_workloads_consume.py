@@ -336,7 +336,7 @@ def consume_rows(quick: bool) -> list[ConsumeRow]:
             [TopicPlan(8, n)],
             references=[
                 "brod_group_subscriber_v2 consuming 8 partitions: 316k-340k msg/s",
-                "issue 8 table: kaffe 22k-120k msg/s, confluent-kafka 137k-446k msg/s; "
+                "earlier run: kaffe 22k-120k msg/s, confluent-kafka 137k-446k msg/s; "
                 "vs aiokafka getmany(): kaffe 70k-121k, aiokafka 274k msg/s",
             ],
         ),
@@ -344,7 +344,7 @@ def consume_rows(quick: bool) -> list[ConsumeRow]:
             "10",
             "the same, 1 partition",
             [TopicPlan(1, n)],
-            references=["issue 8 table: kaffe ~1,000,000 msg/s, confluent-kafka ~237,000 msg/s"],
+            references=["earlier run: kaffe ~1,000,000 msg/s, confluent-kafka ~237,000 msg/s"],
         ),
         _consume_row("11", "the same, 24 partitions", [TopicPlan(24, n)]),
         _consume_row(
@@ -359,7 +359,7 @@ def consume_rows(quick: bool) -> list[ConsumeRow]:
             [TopicPlan(6, n)],
             tls=True,
             references=[
-                "issue 8 table: kaffe 8.8k-27k msg/s, confluent-kafka 215k msg/s "
+                "earlier run: kaffe 8.8k-27k msg/s, confluent-kafka 215k msg/s "
                 "(1 partition over TLS: kaffe 830k msg/s)"
             ],
         ),
@@ -440,7 +440,7 @@ def rss_row(quick: bool) -> tuple[Row, TopicPlan]:
             f"kaffe non-default settings: {KAFFE_NON_DEFAULTS}; confluent-kafka (reference, "
             "consume(num_messages=10000) loop) for comparison",
         ],
-        ["issue 8 table: kaffe +366 MB (83 -> 449 MB)"],
+        ["earlier run: kaffe +366 MB (83 -> 449 MB)"],
     )
     return row, plan
 

@@ -1,4 +1,4 @@
-"""Latency workloads (rows 15-17 of ``benches/workloads.py``, issue 14): a producer sends 500
+"""Latency workloads (rows 15-17 of ``benches/workloads.py``): a producer sends 500
 keyed messages a second over 6 partitions, stamping the send time into the value; a consumer
 group times every message from the producer call to the handler.
 
@@ -523,7 +523,7 @@ def latency_rows() -> list[Row]:
         [_no_worse(P50), _no_worse(P99)],
         [stream, f"steady window {STEADY_S:.0f} s ({int(RATE * STEADY_S):,} messages) per cycle"],
         [
-            "issue 14 table: kaffe defaults 499 / 996 ms; with min_bytes=1, rebalance_delay_ms=0 "
+            "earlier run: kaffe defaults 499 / 996 ms; with min_bytes=1, rebalance_delay_ms=0 "
             "1.0 / 6.5 ms; confluent-kafka 5.4-5.6 / 7-91 ms (Kaffe/brod defaults: min_bytes 0, "
             "sleep_timeout 1 s, rebalance_delay_ms 10 s)"
         ],
@@ -549,7 +549,7 @@ def latency_rows() -> list[Row]:
             "its wait until the window closed",
             "'stayed max' = the longest wait on the partitions member A still owns afterwards",
         ],
-        ["issue 14 table: kaffe defaults 11,005 ms; tuned 1,006 ms; confluent-kafka 23 ms"],
+        ["earlier run: kaffe defaults 11,005 ms; tuned 1,006 ms; confluent-kafka 23 ms"],
     )
     r17 = Row(
         "17",
@@ -561,7 +561,7 @@ def latency_rows() -> list[Row]:
             "window: messages sent from 1 s before stop() until every partition delivers "
             "messages sent after stop() returned, to the remaining member"
         ],
-        ["issue 14 table: kaffe defaults 13,997 ms; tuned 1,914 ms; confluent-kafka 989 ms"],
+        ["earlier run: kaffe defaults 13,997 ms; tuned 1,914 ms; confluent-kafka 989 ms"],
     )
     return [r15, r16, r17]
 

@@ -449,7 +449,7 @@ def produce_rows(quick: bool) -> list[ProduceRow]:
             details=(sync_variant,),
             references=(
                 "brod:produce per message: 94k-108k msg/s (8 partitions, 100 B, 300,000 messages)",
-                "issue 8 table: kaffe 773-856 msg/s, confluent-kafka 287k-460k msg/s",
+                "earlier run: kaffe 773-856 msg/s, confluent-kafka 287k-460k msg/s",
             ),
         ),
         _throughput_row(
@@ -463,7 +463,7 @@ def produce_rows(quick: bool) -> list[ProduceRow]:
                 aio_variant,
                 "aiokafka: its defaults (acks=1), futures of send() awaited at the end",
             ),
-            references=("issue 8 table: kaffe.aio 12k-25k msg/s, aiokafka 44k-45k msg/s",),
+            references=("earlier run: kaffe.aio 12k-25k msg/s, aiokafka 44k-45k msg/s",),
         ),
         _throughput_row(
             "1b",
@@ -501,7 +501,7 @@ def produce_rows(quick: bool) -> list[ProduceRow]:
                 "reference: confluent-kafka waiting for each list's acknowledgements as "
                 "produce_sync does (produce() x 100, then flush())",
             ),
-            references=("issue 8 table: kaffe 42k-46k msg/s, confluent-kafka 287k-429k msg/s",),
+            references=("earlier run: kaffe 42k-46k msg/s, confluent-kafka 287k-429k msg/s",),
         ),
         _throughput_row(
             "4",
@@ -558,7 +558,7 @@ def produce_rows(quick: bool) -> list[ProduceRow]:
         ],
         [
             "brod:produce_sync per message: ~0.21 ms a call (4.5k-4.7k msg/s)",
-            "issue 8 table: kaffe 1.06-1.27 / 1.82-4.93 ms, confluent 0.26-0.28 / 0.51-2.91 ms",
+            "earlier run: kaffe 1.06-1.27 / 1.82-4.93 ms, confluent 0.26-0.28 / 0.51-2.91 ms",
         ],
     )
     runs8: dict[str, RunFn] = {

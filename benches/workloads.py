@@ -1,6 +1,6 @@
 """Workloads: what applications do with a Kafka client, kaffe against its peers, one broker.
 
-Every row of issue 8's table and issue 14's latency table, in one run (``make bench``):
+Every application workload, throughput and latency, in one run (``make bench``):
 
 * produce (rows 1-8): per-message ``produce_async`` (sync and ``kaffe.aio``), 100-message and
   one big keyed list, 1 KB values, lz4, TLS with client certificates (Heroku env), and the

@@ -6,10 +6,9 @@ The record-batch codec, CRCs, compression and partitioners live in the native mo
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
-
 from kaffe import aio, assignors
 from kaffe._protocol.error_classes import *  # noqa: F403  (the same, spelled for type checkers)
+from kaffe._version import __version__
 from kaffe.admin import AdminClient
 from kaffe.assignors import Assignor
 from kaffe.consumer import Consumer
@@ -18,11 +17,6 @@ from kaffe.errors import __all__ as _error_names
 from kaffe.group_member import GroupMemberSupervisor
 from kaffe.message import NO_COMMIT, OK, Message, commit_offset
 from kaffe.producer import Producer
-
-try:
-    __version__: str = _metadata.version("kaffe")
-except _metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
 
 __all__ = [
     "NO_COMMIT",

@@ -15,6 +15,12 @@ Unknown keys and bad values raise :class:`kaffe.ConfigError` naming the key, the
 masked) and what is allowed. Secrets (SASL passwords, private keys) never appear in ``repr()``,
 ``str()``, exceptions or logs.
 
+Each concern has one settings type, validated here and only here: :class:`SslSettings` (the
+``ssl`` option; :func:`build_ssl_context` turns it into an ``SSLContext``), :class:`SaslSettings`
+(the ``sasl`` option), :class:`ClientConfig` (every client key) and :class:`ConnectionOptions`
+(what each broker connection is made with, derived from a ``ClientConfig``). This module imports
+nothing of kaffe but :mod:`kaffe.errors`, so every layer can use it.
+
 Units follow brod, whose client keys these are: ``connect_timeout`` and ``request_timeout`` are in
 milliseconds; keys with a unit suffix (``_ms``, ``_seconds``) say theirs.
 """
@@ -25,23 +31,29 @@ import difflib
 import logging
 import os
 import ssl as _ssl
-from collections.abc import Callable, Iterable, Mapping
+import tempfile
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-from kaffe._net.options import ConnectionOptions, SaslOptions
-from kaffe._net.tls import build_ssl_context
 from kaffe.errors import ConfigError
 
 __all__ = [
     "CLIENT_KEYS",
+    "REQUIRED",
     "ClientConfig",
     "ConfigKey",
+    "ConnectionOptions",
     "Endpoint",
     "KeyTable",
     "SaslSettings",
     "SslSettings",
+    "build_ssl_context",
+    "has_client_certificate",
     "mask_value",
 ]
 
@@ -51,9 +63,15 @@ Endpoint = tuple[str, int]
 """A broker address: ``(host, port)``."""
 
 SaslMechanism = Literal["plain", "scram_sha_256", "scram_sha_512"]
+"""The SASL mechanisms kaffe speaks, in Kaffe's spelling."""
+
+DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024
+"""Largest response frame accepted (256 MiB); a bigger size prefix is a ``ProtocolError``."""
 
 _MASK = "'***'"
-_REQUIRED: Any = object()
+REQUIRED: Any = object()
+"""The default of a :class:`ConfigKey` that has none: :meth:`KeyTable.parse` gives it ``None``
+when absent, and the component raises the "missing config key" error."""
 
 
 # ------------------------------------------------------------------------------ plain settings
@@ -107,6 +125,38 @@ class SaslSettings:
         return f"SaslSettings(mechanism={self.mechanism!r}, login={self.login!r}, password=***)"
 
 
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """What every connection of a client is made with (see :meth:`ClientConfig.connection_options`).
+
+    Attributes:
+        client_id: sent in every request header.
+        ssl_context: ``None`` for plaintext; see :func:`build_ssl_context`.
+        sasl: SASL credentials, or ``None``.
+        connect_timeout: seconds for TCP connect + TLS handshake + ApiVersions + SASL.
+        request_timeout: default deadline of one request, in seconds.
+        reconnect_backoff: first delay before reconnecting to a broker that failed, in seconds.
+        reconnect_backoff_max: cap of the (exponential, jittered) reconnect delay, in seconds.
+            Authentication failures wait at least this long before the next attempt.
+        cap_versions: negotiate only the APIs kaffe's clients send, each at most at its
+            :data:`kaffe._net.versions.CLIENT_MAX_VERSION` (``ClientConfig.connection_options``
+            sets it). Off, every version the codec knows is negotiated (protocol tests, tools).
+        api_version_overrides: ``api_key -> highest version to use``; only for exotic brokers.
+        max_frame_bytes: the largest response frame accepted.
+    """
+
+    client_id: str = "kaffe"
+    ssl_context: _ssl.SSLContext | None = None
+    sasl: SaslSettings | None = None
+    connect_timeout: float = 5.0
+    request_timeout: float = 240.0
+    reconnect_backoff: float = 0.1
+    reconnect_backoff_max: float = 10.0
+    cap_versions: bool = False
+    api_version_overrides: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+
+
 # ------------------------------------------------------------------------------ key table
 
 
@@ -120,8 +170,9 @@ class ConfigKey:
 
     Attributes:
         name: the key, exactly as users spell it.
-        default: the value when the key is absent (``None`` allowed); omit to make it required
-            (checked by the component, which knows the alternatives, e.g. Heroku's variables).
+        default: the value when the key is absent (``None`` allowed); :data:`REQUIRED` makes it
+            required (checked by the component, which knows the alternatives, e.g. Heroku's
+            variables).
         parse: ``parse(key, value)`` returns the normalised value or raises ``ConfigError``.
         allowed: human text for errors ("an int >= 1", ...).
         secret: the value is never shown in errors or logs.
@@ -230,7 +281,7 @@ class KeyTable:
             out[name] = key.parse(name, raw)
         for name, key in self._keys.items():
             if name not in out:
-                out[name] = None if key.default is _REQUIRED else key.default
+                out[name] = None if key.default is REQUIRED else key.default
         return out
 
 
@@ -407,12 +458,8 @@ def _pem(key: str, name: str, raw: Any, marker: str, *, secret: bool) -> str:
         except UnicodeDecodeError:
             raise bad(f"{key}.{name}", raw, "PEM text", secret=secret, why="not ASCII") from None
     if not isinstance(raw, str) or "-----BEGIN" not in raw or marker not in raw:
-        raise bad(
-            f"{key}.{name}",
-            raw,
-            f"a PEM string containing '-----BEGIN ...{marker}'",
-            secret=secret,
-        )
+        block = marker.strip("-")
+        raise bad(f"{key}.{name}", raw, f"PEM text with a {block} block", secret=secret)
     return raw
 
 
@@ -426,13 +473,19 @@ def _path(key: str, name: str, raw: Any) -> str:
 
 
 def parse_ssl(key: str, value: Any) -> SslOption:
-    """Parse the ``ssl`` option into ``False``/``True``/an ``SSLContext``/:class:`SslSettings`."""
+    """Parse the ``ssl`` option into ``False``/``True``/an ``SSLContext``/:class:`SslSettings`.
+
+    The one place TLS settings are checked: a mapping, and an :class:`SslSettings` built by
+    hand, are checked alike (known keys, files that exist, PEM text, a key only with its
+    certificate); loading them is :func:`build_ssl_context`'s job.
+    """
     if isinstance(value, bool) or value is None:
         return bool(value)
     if isinstance(value, _ssl.SSLContext):
         return value
     if isinstance(value, SslSettings):
-        return value
+        value = {name: getattr(value, name) for name in _SSL_KEYS}
+        value = {name: item for name, item in value.items() if item is not None}
     if not isinstance(value, Mapping):
         raise bad(key, value, _SSL_ALLOWED)
     for name in value:
@@ -441,7 +494,10 @@ def parse_ssl(key: str, value: Any) -> SslOption:
                 key,
                 value,
                 _SSL_ALLOWED,
-                why=f"unknown ssl key {name!r}; known: {', '.join(_SSL_KEYS)}",
+                why=(
+                    f"unknown ssl key {name!r}: an unknown key is refused, not ignored; "
+                    f"known: {', '.join(_SSL_KEYS)}"
+                ),
             )
     check_hostname = value.get("check_hostname", True)
     if not isinstance(check_hostname, bool):
@@ -471,7 +527,13 @@ def parse_ssl(key: str, value: Any) -> SslOption:
     if keyfile is not None and keydata is not None:
         raise bad(key, value, _SSL_ALLOWED, why="give keyfile or keydata, not both")
     if (keyfile is not None or keydata is not None) and certfile is None and certdata is None:
-        raise bad(key, value, _SSL_ALLOWED, why="a private key needs its certificate")
+        raise bad(
+            key,
+            value,
+            _SSL_ALLOWED,
+            why="a private key needs its certificate: no client certificate (certfile or "
+            "certdata) is set",
+        )
     if (
         certdata is not None
         and keydata is None
@@ -488,6 +550,118 @@ def parse_ssl(key: str, value: Any) -> SslOption:
         keydata=keydata,
         check_hostname=check_hostname,
     )
+
+
+# Contexts built here -> whether they carry a client certificate (unknown for user contexts).
+_HAS_CLIENT_CERT: weakref.WeakKeyDictionary[_ssl.SSLContext, bool] = weakref.WeakKeyDictionary()
+
+
+def build_ssl_context(setting: Any) -> _ssl.SSLContext | None:
+    """The :class:`ssl.SSLContext` for an ``ssl`` setting.
+
+    Args:
+        setting: ``None`` or ``False`` (no TLS); ``True`` (the system's CAs, the broker's
+            hostname checked); an ``SSLContext`` (used as is); a mapping with the keys
+            ``cafile``, ``certfile``, ``keyfile`` (paths), ``cadata``, ``certdata``,
+            ``keydata`` (PEM contents, may be mixed with paths) and ``check_hostname`` (default
+            ``True``), or an :class:`SslSettings` (or any object with those attributes).
+            Without ``cafile``/``cadata`` the system CAs are used. ``check_hostname=False``
+            (Heroku's case: certificates that do not name the hosts) still verifies the
+            broker's chain (``CERT_REQUIRED``); connections always send SNI.
+
+    Returns:
+        ``None`` for no TLS, otherwise a client context that verifies the broker. PEM strings
+        are loaded through private temporary files (mode 0600) deleted right after loading.
+
+    Raises:
+        kaffe.ConfigError: the setting fails :func:`parse_ssl`'s checks, or a file or PEM
+            string cannot be loaded. The message names the key, never PEM contents.
+    """
+    if setting is None or setting is False:
+        return None
+    if isinstance(setting, _ssl.SSLContext):
+        return setting
+    if setting is True:
+        setting = SslSettings()
+    elif not isinstance(setting, Mapping | SslSettings):
+        found = {name: getattr(setting, name, None) for name in _SSL_KEYS}
+        setting = {name: item for name, item in found.items() if item is not None}
+    parsed = parse_ssl("ssl", setting)
+    assert isinstance(parsed, SslSettings)
+    return _context_for(parsed)
+
+
+def has_client_certificate(ctx: _ssl.SSLContext) -> bool | None:
+    """Whether ``ctx`` carries a client certificate; ``None`` if unknown (a user's context)."""
+    return _HAS_CLIENT_CERT.get(ctx)
+
+
+def _context_for(settings: SslSettings) -> _ssl.SSLContext:
+    """Load checked settings into a new context (``ConfigError`` if a file or PEM won't load)."""
+    try:
+        ctx = _ssl.create_default_context(
+            _ssl.Purpose.SERVER_AUTH, cafile=settings.cafile, cadata=settings.cadata
+        )
+    except (OSError, _ssl.SSLError, ValueError) as exc:
+        which = f"cafile {settings.cafile!r}" if settings.cafile is not None else "cadata"
+        raise ConfigError(
+            f"config key 'ssl': could not load the CA certificates from {which}: {exc}"
+        ) from None
+    ctx.check_hostname = settings.check_hostname
+    ctx.verify_mode = _ssl.CERT_REQUIRED
+    has_cert = settings.certfile is not None or settings.certdata is not None
+    if has_cert:
+        _load_client_cert(ctx, settings)
+    _HAS_CLIENT_CERT[ctx] = has_cert
+    return ctx
+
+
+@contextmanager
+def _pem_file(pem: str, what: str) -> Iterator[str]:
+    """A private temporary file holding ``pem``; deleted when the block ends."""
+    fd, path = tempfile.mkstemp(prefix="kaffe-", suffix=".pem")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(pem)
+        yield path
+    except UnicodeEncodeError:
+        raise ConfigError(f"config key 'ssl': {what} is not an ASCII PEM string") from None
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _load_client_cert(ctx: _ssl.SSLContext, settings: SslSettings) -> None:
+    certfile, keyfile, keydata = settings.certfile, settings.keyfile, settings.keydata
+    what = f"certfile {certfile!r}" if certfile is not None else "certdata"
+    if keyfile is not None:
+        what += f" with keyfile {keyfile!r}"
+    elif keydata is not None:
+        what += " with keydata"
+    try:
+        if certfile is None:
+            with _pem_file(str(settings.certdata), "certdata") as cert_path:
+                _load_key(ctx, cert_path, keyfile, keydata)
+        else:
+            _load_key(ctx, certfile, keyfile, keydata)
+    except (OSError, _ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc)
+        raise ConfigError(
+            f"config key 'ssl': could not load the client certificate ({what}): {reason}"
+        ) from None
+
+
+def _load_key(
+    ctx: _ssl.SSLContext, cert_path: str, keyfile: str | None, keydata: str | None
+) -> None:
+    if keyfile is not None:
+        ctx.load_cert_chain(cert_path, keyfile)
+    elif keydata is not None:
+        with _pem_file(keydata, "keydata") as key_path:
+            ctx.load_cert_chain(cert_path, key_path)
+    else:
+        ctx.load_cert_chain(cert_path)
 
 
 # sasl --------------------------------------------------------------------------------------
@@ -544,7 +718,7 @@ def parse_heroku(key: str, value: Any) -> bool:
 
 CLIENT_KEYS = KeyTable(
     [
-        ConfigKey("endpoints", _REQUIRED, parse_endpoints, _ENDPOINTS_ALLOWED),
+        ConfigKey("endpoints", REQUIRED, parse_endpoints, _ENDPOINTS_ALLOWED),
         ConfigKey("heroku_kafka_env", False, parse_heroku, "True or False"),
         ConfigKey("ssl", None, parse_ssl, _SSL_ALLOWED),
         ConfigKey("sasl", None, parse_sasl, _SASL_ALLOWED),
@@ -666,7 +840,7 @@ class ClientConfig:
             tls = ssl_opt
         # Build the context now, so an unreadable file or PEM is a ConfigError here and not at
         # the first connection.
-        context = tls if isinstance(tls, _ssl.SSLContext) else build_ssl_context(tls)
+        context = tls if isinstance(tls, _ssl.SSLContext | None) else _context_for(tls)
         return cls(
             endpoints=endpoints.addresses,
             ssl=tls,
@@ -697,19 +871,14 @@ class ClientConfig:
             return self.ssl
         if self.built_ssl_context is not None:
             return self.built_ssl_context
-        return build_ssl_context(self.ssl)
+        return _context_for(self.ssl)
 
     def connection_options(self) -> ConnectionOptions:
         """The options :mod:`kaffe._net` connections are made with."""
-        sasl = (
-            SaslOptions(self.sasl.mechanism, self.sasl.login, self.sasl.password)
-            if self.sasl is not None
-            else None
-        )
         return ConnectionOptions(
             client_id=self.client_id,
             ssl_context=self.ssl_context(),
-            sasl=sasl,
+            sasl=self.sasl,
             connect_timeout=self.connect_timeout,
             request_timeout=self.request_timeout,
             cap_versions=True,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Final, Literal
 
-from kaffe import _core
+from kaffe._core import wrap_records as _wrap_records
 
 __all__ = [
     "NO_COMMIT",
@@ -178,7 +178,7 @@ def wrap_records(
     a million of them costs the collector nothing.
     """
     recs = records if isinstance(records, list) else list(records)
-    return _core.wrap_records(Message, topic, partition, recs, ts_type)
+    return _wrap_records(Message, topic, partition, recs, ts_type)
 
 
 class _Sentinel:

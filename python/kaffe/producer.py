@@ -27,9 +27,10 @@ Configuration (Kaffe's keys and defaults; see :mod:`kaffe._producer.settings`)
     ``partition_onwire_limit`` (5 with idempotence, else 1; Kaffe's is 1),
     ``max_batch_size`` (1 MiB), ``max_retries`` (``None``: no count, retries until the
     delivery deadline; Kaffe's is 3), ``retry_backoff_ms`` (500), ``retry_backoff_max_ms``
-    (1000), ``delivery_timeout_ms`` (120000), ``compression`` (``"none"``; gzip, snappy, lz4,
-    zstd), ``min_compression_batch_size`` (1024), ``max_linger_ms`` (0), ``max_linger_count``
-    (0), ``enable_idempotence`` (automatic), ``transactional_id``, ``transaction_timeout_ms``
+    (1000), ``delivery_timeout_ms`` (120000), ``compression`` (``"none"``, which ``None`` and
+    Kaffe's ``"no_compression"`` also mean; ``"gzip"``, ``"snappy"``, ``"lz4"``, ``"zstd"``),
+    ``min_compression_batch_size`` (1024), ``max_linger_ms`` (0), ``max_linger_count`` (0),
+    ``enable_idempotence`` (automatic), ``transactional_id``, ``transaction_timeout_ms``
     (60000), plus the client keys (``endpoints``, ``ssl``, ``sasl``, ``heroku_kafka_env``,
     ``client_id``, ...).
     ``partition_buffer_limit`` counts produce calls (batch-sized parts of them) queued per

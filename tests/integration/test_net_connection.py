@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 import pytest
 
 from kaffe import _core, errors
-from kaffe._net import ConnectionOptions, ConnectionPool
+from kaffe._net import ConnectionPool
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.pool import backoff_delay
 from kaffe._protocol import ApiKey
+from kaffe._util import backoff_delay
+from kaffe.config import ConnectionOptions
 from kafka_harness import probe
 from kafka_harness.broker import BrokerHandle
 from kafka_harness.topics import TopicFactory

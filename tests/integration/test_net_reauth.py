@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from kaffe import errors
-from kaffe._net import ConnectionOptions, ConnectionPool, SaslOptions, build_ssl_context
+from kaffe._net import ConnectionPool
 from kaffe._net.connection import BrokerConnection
 from kaffe._protocol import ApiKey
+from kaffe.config import ConnectionOptions, SaslSettings, build_ssl_context
 from kafka_harness.broker import LocalBroker
 from kafka_harness.jars import KafkaJars
 
@@ -80,7 +81,7 @@ def test_reauthenticates_before_the_session_expires(
     )
     options = ConnectionOptions(
         ssl_context=ssl_context,
-        sasl=SaslOptions(mechanism, user.name, user.password),  # type: ignore[arg-type]
+        sasl=SaslSettings(mechanism, user.name, user.password),  # type: ignore[arg-type]
         request_timeout=10.0,
     )
 

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from kaffe import errors
-from kaffe._net import ConnectionOptions, ConnectionPool, SaslOptions, build_ssl_context
+from kaffe._net import ConnectionPool
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.options import SaslMechanism
 from kaffe._protocol import ApiKey
+from kaffe.config import ConnectionOptions, SaslMechanism, SaslSettings, build_ssl_context
 from kafka_harness.broker import LocalBroker
 
 pytestmark = pytest.mark.broker
@@ -22,7 +22,7 @@ MARGIN = 5.0
 MECHANISMS: list[SaslMechanism] = ["plain", "scram_sha_256", "scram_sha_512"]
 
 
-def _options(broker: LocalBroker, listener: str, sasl: SaslOptions) -> ConnectionOptions:
+def _options(broker: LocalBroker, listener: str, sasl: SaslSettings) -> ConnectionOptions:
     ssl_context = None
     if listener == "SASL_SSL":
         ssl_context = build_ssl_context({"cadata": broker.certs.ca.cert_pem})
@@ -36,7 +36,7 @@ def _options(broker: LocalBroker, listener: str, sasl: SaslOptions) -> Connectio
 def test_authenticates(local_kafka_broker: LocalBroker, listener: str, mechanism: str) -> None:
     user = local_kafka_broker.users["alice"]
     host, port = local_kafka_broker.listener(listener)
-    sasl = SaslOptions(mechanism, user.name, user.password)  # type: ignore[arg-type]
+    sasl = SaslSettings(mechanism, user.name, user.password)  # type: ignore[arg-type]
 
     async def main() -> tuple[list[int], int]:
         conn = BrokerConnection(host, port, _options(local_kafka_broker, listener, sasl))
@@ -63,7 +63,7 @@ def test_wrong_password(
     user = local_kafka_broker.users["alice"]
     host, port = local_kafka_broker.listener(listener)
     wrong = "wrong-" + user.password
-    sasl = SaslOptions(mechanism, user.name, wrong)  # type: ignore[arg-type]
+    sasl = SaslSettings(mechanism, user.name, wrong)  # type: ignore[arg-type]
 
     async def main() -> tuple[errors.KafkaError, float]:
         conn = BrokerConnection(host, port, _options(local_kafka_broker, listener, sasl))
@@ -88,7 +88,7 @@ def test_wrong_password(
 
 def test_unknown_user(local_kafka_broker: LocalBroker) -> None:
     host, port = local_kafka_broker.listener("SASL_PLAINTEXT")
-    sasl = SaslOptions("scram_sha_512", "nobody", "whatever")
+    sasl = SaslSettings("scram_sha_512", "nobody", "whatever")
 
     async def main() -> None:
         conn = BrokerConnection(host, port, _options(local_kafka_broker, "SASL_PLAINTEXT", sasl))
@@ -103,7 +103,7 @@ def test_pool_does_not_retry_a_wrong_password_at_once(
 ) -> None:
     user = local_kafka_broker.users["admin"]
     host, port = local_kafka_broker.listener("SASL_PLAINTEXT")
-    sasl = SaslOptions("scram_sha_256", user.name, "not-" + user.password)
+    sasl = SaslSettings("scram_sha_256", user.name, "not-" + user.password)
 
     async def main() -> None:
         options = _options(local_kafka_broker, "SASL_PLAINTEXT", sasl)
@@ -124,7 +124,7 @@ def test_pool_does_not_retry_a_wrong_password_at_once(
 def test_pool_reconnects_with_sasl(local_kafka_broker: LocalBroker) -> None:
     user = local_kafka_broker.users["alice"]
     host, port = local_kafka_broker.listener("SASL_SSL")
-    sasl = SaslOptions("scram_sha_512", user.name, user.password)
+    sasl = SaslSettings("scram_sha_512", user.name, user.password)
 
     async def main() -> None:
         pool = ConnectionPool(_options(local_kafka_broker, "SASL_SSL", sasl))

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from kaffe import errors
-from kaffe._net import ConnectionOptions, ConnectionPool, build_ssl_context
+from kaffe._net import ConnectionPool
 from kaffe._net.connection import BrokerConnection
 from kaffe._protocol import ApiKey
+from kaffe.config import ConnectionOptions, build_ssl_context
 from kafka_harness import probe
 from kafka_harness.broker import LocalBroker
 

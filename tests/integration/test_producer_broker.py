@@ -251,6 +251,20 @@ def test_small_batches_are_not_compressed(
     ]
 
 
+def test_compression_none_writes_uncompressed_batches(
+    kafka_broker: BrokerHandle, topic_factory: TopicFactory
+) -> None:
+    topic = topic_factory(1)
+    values = [b"compressible " * 40 + str(i).encode() for i in range(50)]
+    # min_compression_batch_size=0: any codec would compress this batch; None must not.
+    with producer(kafka_broker, compression=None, min_compression_batch_size=0) as p:
+        p.produce_sync(topic, 0, [(f"k{i}", v) for i, v in enumerate(values)])
+    batches = raw_batches(kafka_broker.listener("PLAINTEXT"), topic, 0)
+    assert [b.compression for b in batches] == ["none"]
+    got = read_confluent(kafka_broker.bootstrap, topic, 0)
+    assert [(r.key, r.value) for r in got] == [(f"k{i}".encode(), v) for i, v in enumerate(values)]
+
+
 def test_list_is_one_batch_per_partition_and_big_lists_split(
     kafka_broker: BrokerHandle, topic_factory: TopicFactory
 ) -> None:

@@ -22,8 +22,8 @@ import kafka
 
 from kaffe import _core
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.options import ConnectionOptions
 from kaffe._protocol import ApiKey
+from kaffe.config import ConnectionOptions
 
 DEADLINE_S = 30.0
 

@@ -39,8 +39,8 @@ from tests.integration.test_producer_oracles import raw_batches, read_confluent
 import kaffe
 import kaffe.aio
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.options import ConnectionOptions
 from kaffe._protocol import ApiKey
+from kaffe.config import ConnectionOptions
 from kafka_harness.broker import BrokerHandle, LocalBroker
 from kafka_harness.jars import KafkaJars
 from kafka_harness.topics import TopicFactory

@@ -290,6 +290,15 @@ def test_compression_aliases_and_from_config() -> None:
     p.close()
 
 
+def test_compression_none_means_no_compression() -> None:
+    assert settings(compression=None).compression == "none"
+    p = kaffe.Producer(endpoints="127.0.0.1:9092", compression=None)
+    assert p.settings.compression == "none"
+    p.close()
+    with pytest.raises(kaffe.ConfigError, match=r"compression.*False.*allowed: .*None"):
+        settings(compression=False)
+
+
 def test_heroku_prefix_applies_to_topics(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_URL", "kafka://127.0.0.1:9092")
     monkeypatch.setenv("KAFKA_PREFIX", "pre.")

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from kaffe import errors
-from kaffe._net import tls
-from kaffe._net.tls import build_ssl_context
+from kaffe.config import build_ssl_context, has_client_certificate
 from kafka_harness.certs import CertBundle, make_certs
 
 
@@ -54,13 +53,13 @@ def test_true_is_system_cas_with_hostname_check() -> None:
     assert ctx is not None
     assert ctx.verify_mode == ssl.CERT_REQUIRED
     assert ctx.check_hostname is True
-    assert tls.has_client_certificate(ctx) is False
+    assert has_client_certificate(ctx) is False
 
 
 def test_a_context_is_used_as_is() -> None:
     mine = ssl.create_default_context()
     assert build_ssl_context(mine) is mine
-    assert tls.has_client_certificate(mine) is None
+    assert has_client_certificate(mine) is None
 
 
 def test_mapping_with_paths(certs: CertBundle) -> None:
@@ -76,7 +75,7 @@ def test_mapping_with_paths(certs: CertBundle) -> None:
     assert ctx.verify_mode == ssl.CERT_REQUIRED
     assert ctx.check_hostname is True
     assert _ca_subjects(ctx) == [_ca_subjects_of(certs)]
-    assert tls.has_client_certificate(ctx) is True
+    assert has_client_certificate(ctx) is True
 
 
 def _ca_subjects_of(certs: CertBundle) -> str:
@@ -110,7 +109,7 @@ def test_mapping_with_pem_strings_uses_private_temp_files(
     assert ctx is not None
     assert ctx.check_hostname is False
     assert ctx.verify_mode == ssl.CERT_REQUIRED  # the chain is still verified
-    assert tls.has_client_certificate(ctx) is True
+    assert has_client_certificate(ctx) is True
     assert len(seen) == 2
     for path, mode in seen:
         assert Path(path).parent == private_tmp
@@ -140,7 +139,7 @@ def test_settings_object_with_mixed_forms(certs: CertBundle, private_tmp: Path) 
 
     assert ctx is not None
     assert ctx.check_hostname is True
-    assert tls.has_client_certificate(ctx) is True
+    assert has_client_certificate(ctx) is True
     assert list(private_tmp.iterdir()) == []
 
 
@@ -150,7 +149,7 @@ def test_heroku_style_trusted_cert_only(certs: CertBundle) -> None:
     assert ctx is not None
     assert ctx.check_hostname is False
     assert ctx.verify_mode == ssl.CERT_REQUIRED
-    assert tls.has_client_certificate(ctx) is False
+    assert has_client_certificate(ctx) is False
 
 
 def test_key_that_does_not_match_the_certificate(certs: CertBundle, private_tmp: Path) -> None:

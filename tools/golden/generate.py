@@ -350,7 +350,7 @@ def _readme(doc: dict[str, Any]) -> str:
     table = "\n".join(rows)
     java_client = doc["clients"]["java"]
     rdkafka = doc["clients"]["rdkafka"]
-    return f"""# Golden record batches (issue 2, "Golden vectors")
+    return f"""# Golden record batches
 
 Real Kafka log segments: record batches written by the official Java client and by librdkafka,
 exactly as an Apache Kafka broker stored them. `tests/codec/test_golden.py` decodes every file

@@ -25,15 +25,15 @@ from typing import Any, TypeVar
 from kaffe._cluster.errors import (
     COORDINATOR_ERRORS,
     STALE_METADATA_ERRORS,
-    Deadline,
     error_for,
     error_name,
     is_retriable,
 )
 from kaffe._cluster.metadata import BrokerInfo, ClusterMetadata, TopicInfo
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.pool import ConnectionPool, backoff_delay
+from kaffe._net.pool import ConnectionPool
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._util import Deadline, backoff
 from kaffe.config import ClientConfig
 from kaffe.errors import (
     AuthenticationError,
@@ -49,22 +49,11 @@ log = logging.getLogger("kaffe.cluster")
 _T = TypeVar("_T")
 
 
-_BACKOFF_FIRST_S = 0.05
-_BACKOFF_MAX_S = 1.0
-
-
 class CoordinatorType(enum.IntEnum):
     """FindCoordinator key types."""
 
     GROUP = 0
     TRANSACTION = 1
-
-
-def backoff(attempt: int, deadline: Deadline) -> float:
-    """Seconds to wait before retry ``attempt`` (0-based): exponential from 50 ms, capped at
-    1 s, jittered by +-20 % (:func:`kaffe._net.pool.backoff_delay`), and never past
-    ``deadline``."""
-    return min(deadline.remaining(), backoff_delay(attempt + 1, _BACKOFF_FIRST_S, _BACKOFF_MAX_S))
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,13 @@
-"""Turning Kafka error codes from response bodies into kaffe exceptions, and deadlines."""
+"""Turning Kafka error codes from response bodies into kaffe exceptions."""
 
 from __future__ import annotations
 
-import time
-
 from kaffe._protocol.error_codes import ERROR_CODES, ErrorCode
-from kaffe.errors import KafkaError, KafkaTimeoutError, for_code
+from kaffe.errors import KafkaError, for_code
 
 __all__ = [
     "COORDINATOR_ERRORS",
     "STALE_METADATA_ERRORS",
-    "Deadline",
     "error_for",
     "error_name",
     "is_retriable",
@@ -60,26 +57,3 @@ def error_for(code: int, context: str, message: str | None = None) -> KafkaError
     """:func:`kaffe.errors.for_code` for a ``code`` (not 0), its text naming ``context``
     (``"topic 'orders' partition 2"``) and the broker's own ``message`` if any."""
     return for_code(code, message, context=context)
-
-
-class Deadline:
-    """A point in (monotonic) time by which an operation must finish."""
-
-    def __init__(self, timeout: float) -> None:
-        """Start the clock: ``timeout`` seconds from now."""
-        self.timeout = timeout
-        self.at = time.monotonic() + timeout
-
-    def remaining(self) -> float:
-        """Seconds left, ``0.0`` when expired."""
-        return max(0.0, self.at - time.monotonic())
-
-    @property
-    def expired(self) -> bool:
-        """Whether the deadline has passed."""
-        return time.monotonic() >= self.at
-
-    def timeout_error(self, what: str, last: BaseException | None = None) -> KafkaTimeoutError:
-        """The error for ``what`` not finishing in time (with the last failure, if any)."""
-        tail = f"; last error: {last}" if last is not None else ""
-        return KafkaTimeoutError(f"{what}: not done within {self.timeout:.1f} s{tail}")

@@ -69,12 +69,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kaffe import _core
 from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import STALE_METADATA_ERRORS, error_for, error_name, is_retriable
+from kaffe._core import RecordBatch, decode_record_batches
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.pool import ConnectionPool
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._util import backoff_delay
 from kaffe.errors import (
     AuthenticationError,
     AuthorizationError,
@@ -102,6 +103,9 @@ _LONG_POLL_GUESS = 0.1
 return comes back within milliseconds)."""
 _IDLE_CHECK = 1.0
 """The manager looks at the partitions at least this often (seconds)."""
+_BACKOFF_FIRST_S = 0.1
+_BACKOFF_MAX_S = 2.0
+"""A failing broker or partition waits 100 ms after its first failure, doubling up to 2 s."""
 _ABORT = 0
 
 ResetTo = Literal["earliest", "latest"]
@@ -421,12 +425,16 @@ class Fetcher:
     def _backoff_node(self, node: int) -> None:
         failures = self._node_failures.get(node, 0) + 1
         self._node_failures[node] = failures
-        self._node_not_before[node] = time.monotonic() + _backoff(failures)
+        self._node_not_before[node] = time.monotonic() + backoff_delay(
+            failures, _BACKOFF_FIRST_S, _BACKOFF_MAX_S
+        )
 
     @staticmethod
     def _backoff_partition(state: PartitionFetch) -> None:
         state.failures += 1
-        state.not_before = time.monotonic() + _backoff(state.failures)
+        state.not_before = time.monotonic() + backoff_delay(
+            state.failures, _BACKOFF_FIRST_S, _BACKOFF_MAX_S
+        )
 
     # ------------------------------------------------------------------ one fetch
 
@@ -633,7 +641,7 @@ class Fetcher:
             return False
         data = bytes(raw)
         try:
-            batches, consumed = _core.decode_record_batches(data)
+            batches, consumed = decode_record_batches(data)
         except KafkaError as exc:
             state.error = exc
             state.ready.set()
@@ -793,17 +801,12 @@ class Fetcher:
         )
 
 
-def _backoff(failures: int) -> float:
-    """Seconds to wait after ``failures`` failures in a row: capped exponential, jittered."""
-    return min(2.0, 0.05 * 2.0 ** min(failures, 10)) * random.uniform(0.8, 1.2)
-
-
 def _is_fatal(exc: KafkaError) -> bool:
     """Errors that retrying the same request cannot fix (authentication, TLS, authorization)."""
     return isinstance(exc, AuthenticationError | AuthorizationError | TLSError)
 
 
-def _is_abort_marker(batch: _core.RecordBatch) -> bool:
+def _is_abort_marker(batch: RecordBatch) -> bool:
     for rec in batch.records:
         key = rec[2]
         if key is not None and len(key) >= 4:

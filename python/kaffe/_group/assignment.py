@@ -19,11 +19,12 @@ import logging
 from kaffe._fetch.fetcher import Fetcher, PartitionFetch
 from kaffe._group.commits import Committer
 from kaffe._group.dispatch import Dispatcher
-from kaffe._group.handler import GroupHandler, TopicPartition
+from kaffe._group.handler import GroupHandler
 from kaffe._group.membership import Generation, Membership, fmt_tps
 from kaffe._group.offsets import AckTracker, CommitTracker
 from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
+from kaffe._util import TopicPartition
 from kaffe.errors import KafkaError
 
 __all__ = ["PartitionSet"]

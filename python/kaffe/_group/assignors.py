@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from kaffe import _core
+from kaffe._core import decode_data, encode_data
 from kaffe.errors import KafkaError, ProtocolError
 
 __all__ = [
@@ -336,7 +336,7 @@ def encode_subscription(
         "generation_id": generation,
         "rack_id": None,
     }
-    return _VERSION.pack(_SUBSCRIPTION_VERSION) + _core.encode_data(
+    return _VERSION.pack(_SUBSCRIPTION_VERSION) + encode_data(
         "ConsumerProtocolSubscription", _SUBSCRIPTION_VERSION, body
     )
 
@@ -355,7 +355,7 @@ def decode_subscription(
 ) -> MemberSubscription:
     """Parse a member's ``ConsumerProtocolSubscription`` bytes (any version)."""
     version, body = _split("ConsumerProtocolSubscription", data, _SUBSCRIPTION_VERSION)
-    d = _core.decode_data("ConsumerProtocolSubscription", version, body)
+    d = decode_data("ConsumerProtocolSubscription", version, body)
     owned = {
         str(tp["topic"]): tuple(int(p) for p in tp["partitions"])
         for tp in d.get("owned_partitions") or ()
@@ -378,7 +378,7 @@ def encode_assignment(assignment: Mapping[str, Iterable[int]]) -> bytes:
         ],
         "user_data": None,
     }
-    return _VERSION.pack(_ASSIGNMENT_VERSION) + _core.encode_data(
+    return _VERSION.pack(_ASSIGNMENT_VERSION) + encode_data(
         "ConsumerProtocolAssignment", _ASSIGNMENT_VERSION, body
     )
 
@@ -388,7 +388,7 @@ def decode_assignment(data: bytes) -> Assignment:
     if not data:
         return {}
     version, body = _split("ConsumerProtocolAssignment", data, 3)
-    d = _core.decode_data("ConsumerProtocolAssignment", version, body)
+    d = decode_data("ConsumerProtocolAssignment", version, body)
     out: Assignment = {}
     for tp in d.get("assigned_partitions") or ():
         out.setdefault(str(tp["topic"]), []).extend(int(p) for p in tp["partitions"])

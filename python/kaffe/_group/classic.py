@@ -36,7 +36,6 @@ from typing import Any
 
 from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import error_for, error_name
-from kaffe._group.assignment import PartitionSet
 from kaffe._group.assignors import (
     PROTOCOL_TYPE,
     Assignor,
@@ -46,7 +45,13 @@ from kaffe._group.assignors import (
     encode_subscription,
     plan_assignment,
 )
-from kaffe._group.membership import Generation, Membership, fmt_tps, send_to_group
+from kaffe._group.membership import (
+    Generation,
+    MemberPartitions,
+    Membership,
+    fmt_tps,
+    send_to_group,
+)
 from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
 from kaffe._protocol import ApiKey, ErrorCode
@@ -120,7 +125,7 @@ class ClassicMembership(Membership):
         if code in _REJOIN_CODES and not self._status.stopping and not self._joining:
             self.request_rejoin()
 
-    async def run(self, partitions: PartitionSet) -> None:
+    async def run(self, partitions: MemberPartitions) -> None:
         """The membership task (see the module docs)."""
         status = self._status
         failures = 0
@@ -166,7 +171,7 @@ class ClassicMembership(Membership):
             status.fail(exc)
             await self._revoke_all(partitions)
 
-    async def _revoke_all(self, partitions: PartitionSet, *, lost: bool = False) -> None:
+    async def _revoke_all(self, partitions: MemberPartitions, *, lost: bool = False) -> None:
         await partitions.revoke_all(lost=lost)
         self.generation = None
 
@@ -200,7 +205,7 @@ class ClassicMembership(Membership):
 
     # ------------------------------------------------------------------ join and sync
 
-    async def _join_and_sync(self, partitions: PartitionSet) -> None:
+    async def _join_and_sync(self, partitions: MemberPartitions) -> None:
         self._status.wake.clear()
         self._lead_topics = {}
         self._joining = True
@@ -218,7 +223,7 @@ class ClassicMembership(Membership):
             user_data=assignor.user_data(list(self.topics)),
         )
 
-    async def _join_and_sync_inner(self, partitions: PartitionSet) -> None:
+    async def _join_and_sync_inner(self, partitions: MemberPartitions) -> None:
         st = self._settings
         owned = partitions.owned()
         protocols = [

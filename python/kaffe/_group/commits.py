@@ -16,11 +16,12 @@ from typing import Any
 
 from kaffe._cluster.client import Cluster
 from kaffe._cluster.errors import error_for, error_name
-from kaffe._group.handler import GroupHandler, TopicPartition
+from kaffe._group.handler import GroupHandler
 from kaffe._group.membership import Membership, send_to_group
 from kaffe._group.offsets import CommitTracker
 from kaffe._group.settings import GroupSettings
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._util import TopicPartition
 from kaffe.errors import KafkaError
 
 __all__ = ["Committer"]

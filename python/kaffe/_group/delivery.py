@@ -21,8 +21,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from kaffe._group.handler import TopicPartition
 from kaffe._group.offsets import AckBook, AckTracker, CommitTracker
+from kaffe._util import TopicPartition
 from kaffe.message import Message
 
 __all__ = ["AsyncMessageHandler", "BatchHandler", "MessageHandler", "PartitionCallback"]

@@ -22,12 +22,13 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from kaffe._fetch.fetcher import Fetcher, PartitionFetch
-from kaffe._group.handler import GroupHandler, TopicPartition
+from kaffe._group.handler import GroupHandler
 from kaffe._group.offsets import AckTracker
 from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
 from kaffe._group.watchdog import Watchdog
 from kaffe._group.workers import AsyncWorker, AsyncWorkerPool, Worker, WorkerPool
+from kaffe._util import TopicPartition
 from kaffe.errors import KafkaError
 from kaffe.message import Message
 

@@ -49,16 +49,17 @@ from kaffe._group.assignment import PartitionSet
 from kaffe._group.classic import ClassicMembership
 from kaffe._group.commits import Committer
 from kaffe._group.dispatch import Dispatcher
-from kaffe._group.handler import GroupHandler, TopicPartition
+from kaffe._group.handler import GroupHandler
 from kaffe._group.membership import Generation, Membership
 from kaffe._group.offsets import CommitTracker
 from kaffe._group.settings import GroupSettings, WorkerStrategy
 from kaffe._group.status import MemberStatus
 from kaffe._group.watchdog import Watchdog
+from kaffe._util import TopicPartition
 from kaffe.config import ClientConfig
 from kaffe.errors import KafkaError
 
-__all__ = ["GroupEngine", "GroupSettings", "TopicPartition", "WorkerStrategy"]
+__all__ = ["GroupEngine", "GroupSettings", "WorkerStrategy"]
 
 log = logging.getLogger("kaffe.group")
 

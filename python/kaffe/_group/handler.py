@@ -17,11 +17,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from kaffe._group.offsets import AckTracker
+from kaffe._util import TopicPartition
 from kaffe.message import Message
 
-__all__ = ["GroupHandler", "TopicPartition"]
-
-TopicPartition = tuple[str, int]
+__all__ = ["GroupHandler"]
 
 
 class GroupHandler(Protocol):

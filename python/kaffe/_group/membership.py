@@ -15,17 +15,14 @@ Everything here runs on the client's event loop.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kaffe._cluster.client import Cluster, CoordinatorType
-from kaffe._group.handler import TopicPartition
+from kaffe._util import TopicPartition
 
-if TYPE_CHECKING:
-    from kaffe._group.assignment import PartitionSet
-
-__all__ = ["Generation", "Membership", "fmt_tps", "send_to_group"]
+__all__ = ["Generation", "MemberPartitions", "Membership", "fmt_tps", "send_to_group"]
 
 
 @dataclass
@@ -38,6 +35,37 @@ class Generation:
     protocol: str
     assignment: dict[str, list[int]]
     token: object = field(default_factory=object)
+
+
+class MemberPartitions(Protocol):
+    """What a membership does with the member's partitions: the part of
+    :class:`~kaffe._group.assignment.PartitionSet` it uses (the assignment module builds on this
+    one, so the membership names the interface, not the class)."""
+
+    @property
+    def assigned(self) -> Mapping[TopicPartition, object]:
+        """The partitions being consumed (their fetch states)."""
+        ...
+
+    def owned(self) -> dict[str, list[int]]:
+        """The partitions being consumed, ``topic -> sorted partitions``."""
+        ...
+
+    def assign_later(self, gen: Generation, parts: list[TopicPartition]) -> None:
+        """Start consuming ``parts`` of generation ``gen`` in the background."""
+        ...
+
+    async def cancel_pending(self) -> None:
+        """Abandon an assignment still being started."""
+        ...
+
+    async def revoke_all(self, *, lost: bool = False) -> None:
+        """Abandon an assignment being started and revoke every partition."""
+        ...
+
+    async def revoke(self, parts: list[TopicPartition], *, lost: bool = False) -> None:
+        """Stop consuming ``parts``."""
+        ...
 
 
 class Membership(abc.ABC):
@@ -58,7 +86,7 @@ class Membership(abc.ABC):
     heartbeats: int
 
     @abc.abstractmethod
-    async def run(self, partitions: PartitionSet) -> None:
+    async def run(self, partitions: MemberPartitions) -> None:
         """Join, apply each assignment to ``partitions`` and keep the membership until the
         member stops (:class:`~kaffe._group.status.MemberStatus`); then revoke everything and
         leave. Fatal errors stop the member through its status."""

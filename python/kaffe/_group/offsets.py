@@ -19,13 +19,12 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+from kaffe._util import TopicPartition
 from kaffe.message import NO_COMMIT, OK, CommitOffset
 
 __all__ = ["AckBook", "AckTracker", "CommitTracker", "PartitionOffsets"]
 
 log = logging.getLogger("kaffe.group")
-
-TopicPartition = tuple[str, int]
 
 
 @dataclass

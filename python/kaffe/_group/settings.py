@@ -1,8 +1,10 @@
-"""The group consumers' configuration: Kaffe's consumer keys (:data:`CONSUMER_KEYS`), parsed and
-validated once into the engine's :class:`GroupSettings` and the fetcher's
-:class:`~kaffe._fetch.fetcher.FetchSettings`, plus the handler wiring every consumer shares
-(:class:`GroupConfig`: it gives the engine a :class:`~kaffe._group.handler.GroupHandler` from
-:mod:`kaffe._group.delivery`). The public consumers (:mod:`kaffe.group_member`,
+"""The group consumers' configuration keys (Kaffe's names and defaults, brod's group options).
+
+:data:`CONSUMER_KEYS` lists them; :meth:`ConsumerSettings.from_mapping` parses and validates
+them, in one place, into the engine's :class:`GroupSettings` and the fetcher's
+:class:`~kaffe._fetch.fetcher.FetchSettings`. :class:`GroupConfig` adds the handler wiring every
+consumer shares (it gives the engine a :class:`~kaffe._group.handler.GroupHandler` from
+:mod:`kaffe._group.delivery`); the public consumers (:mod:`kaffe.group_member`,
 :mod:`kaffe.consumer`, :mod:`kaffe.aio.consumer`) are built on it.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal, cast
 
 from kaffe._fetch.fetcher import FetchSettings
 from kaffe._group.assignors import ASSIGNORS, Assignor, RoundRobinAssignor
@@ -20,6 +22,7 @@ from kaffe._group.handler import GroupHandler
 from kaffe._group.offsets import CommitTracker
 from kaffe.config import (
     CLIENT_KEYS,
+    REQUIRED,
     ClientConfig,
     ConfigKey,
     KeyTable,
@@ -31,14 +34,16 @@ from kaffe.config import (
 )
 from kaffe.errors import ConfigError
 
-if TYPE_CHECKING:
-    from kaffe._group.engine import GroupEngine
-
-__all__ = ["CONSUMER_KEYS", "GroupConfig", "GroupSettings", "WorkerStrategy", "parse_topics"]
+__all__ = [
+    "CONSUMER_KEYS",
+    "ConsumerSettings",
+    "GroupConfig",
+    "GroupSettings",
+    "WorkerStrategy",
+    "parse_topics",
+]
 
 log = logging.getLogger("kaffe.group")
-
-_REQUIRED: Any = object()
 
 WorkerStrategy = Literal["worker_per_partition", "worker_per_topic_partition"]
 
@@ -154,9 +159,9 @@ def _int(minimum: int, unit: str = "") -> Callable[[str, Any], Any]:
 
 
 CONSUMER_KEYS: KeyTable = CLIENT_KEYS.extend(
-    ConfigKey("consumer_group", _REQUIRED, text(), "a non-empty string"),
-    ConfigKey("topics", _REQUIRED, parse_topics, "a non-empty list of topic names"),
-    ConfigKey("message_handler", _REQUIRED, _anything, "an object with the handler method"),
+    ConfigKey("consumer_group", REQUIRED, text(), "a non-empty string"),
+    ConfigKey("topics", REQUIRED, parse_topics, "a non-empty list of topic names"),
+    ConfigKey("message_handler", REQUIRED, _anything, "an object with the handler method"),
     ConfigKey("subscriber_name", None, _optional_text, "a non-empty string"),
     ConfigKey("async_message_ack", False, boolean, "True or False"),
     ConfigKey("start_with_earliest_message", False, boolean, "True or False"),
@@ -216,6 +221,82 @@ learn of a rebalance within half a second). ``docs/coming-from-kaffe.md`` lists 
 setting that restores Kaffe's value."""
 
 
+@dataclass(frozen=True)
+class ConsumerSettings:
+    """The validated configuration of a group consumer.
+
+    Attributes:
+        values: every key of :data:`CONSUMER_KEYS`, parsed, defaults filled in.
+        client: the client keys (connections, security, metadata).
+        group: what the group engine runs with (group id and topics with Heroku's prefix).
+        fetch: what the fetcher runs with.
+    """
+
+    values: dict[str, Any]
+    client: ClientConfig
+    group: GroupSettings
+    fetch: FetchSettings
+
+    @classmethod
+    def from_mapping(
+        cls, config: Mapping[str, Any], *, component: str = "group consumer"
+    ) -> ConsumerSettings:
+        """Validate ``config`` (keyword arguments or a mapping) with :data:`CONSUMER_KEYS`.
+
+        Raises:
+            kaffe.ConfigError: an unknown key, a bad value, a missing required key, or a
+                heartbeat rate not below the session timeout.
+        """
+        values = CONSUMER_KEYS.parse(config, component=component)
+        for name in ("consumer_group", "topics", "message_handler"):
+            if values[name] is None:
+                raise ConfigError(
+                    f"missing config key {name!r} for {component}; allowed: "
+                    f"{CONSUMER_KEYS[name].allowed}"
+                )
+        if values["heartbeat_rate_seconds"] >= values["session_timeout_seconds"]:
+            raise bad(
+                "heartbeat_rate_seconds",
+                values["heartbeat_rate_seconds"],
+                "less than session_timeout_seconds",
+                why=f"session_timeout_seconds is {values['session_timeout_seconds']}",
+            )
+        client = ClientConfig.from_parsed(values)
+        prefix = client.apply_prefix
+        group = GroupSettings(
+            group_id=prefix(values["consumer_group"]),
+            topics=tuple(prefix(t) for t in values["topics"]),
+            session_timeout=float(values["session_timeout_seconds"]),
+            rebalance_timeout=float(values["rebalance_timeout_seconds"]),
+            heartbeat_interval=float(values["heartbeat_rate_seconds"]),
+            max_rejoin_attempts=int(values["max_rejoin_attempts"]),
+            rejoin_delay=float(values["rejoin_delay_seconds"]),
+            group_instance_id=values["group_instance_id"],
+            assignors=parse_assignors(
+                "partition_assignment_strategy", values["partition_assignment_strategy"]
+            ),
+            offset_commit_interval=float(values["offset_commit_interval_seconds"]),
+            rebalance_delay=values["rebalance_delay_ms"] / 1000.0,
+            subscriber_retries=int(values["subscriber_retries"]),
+            subscriber_retry_delay=values["subscriber_retry_delay_ms"] / 1000.0,
+            client_down_retry_expire=values["client_down_retry_expire"] / 1000.0,
+            worker_strategy=values["worker_allocation_strategy"],
+            name=values["subscriber_name"] or values["consumer_group"],
+        )
+        fetch = FetchSettings(
+            max_bytes=int(values["max_bytes"]),
+            min_bytes=int(values["min_bytes"]),
+            max_wait_time=values["max_wait_time"] / 1000.0,
+            sleep_timeout=values["sleep_timeout"] / 1000.0,
+            prefetch_count=int(values["prefetch_count"]),
+            prefetch_bytes=int(values["prefetch_bytes"]),
+            read_committed=values["isolation_level"] == "read_committed",
+            offset_reset_policy=values["offset_reset_policy"],
+            begin="earliest" if values["start_with_earliest_message"] else "latest",
+        )
+        return cls(values=values, client=client, group=group, fetch=fetch)
+
+
 class GroupConfig:
     """Configuration and engine wiring shared by the group consumers (sync and asyncio)."""
 
@@ -234,59 +315,13 @@ class GroupConfig:
         return self
 
     def _setup(self, config: Mapping[str, Any]) -> None:
-        values = CONSUMER_KEYS.parse(config, component=self._KIND)
-        for name in ("consumer_group", "topics", "message_handler"):
-            if values[name] is None:
-                raise ConfigError(
-                    f"missing config key {name!r} for {self._KIND}; allowed: "
-                    f"{CONSUMER_KEYS[name].allowed}"
-                )
-        if values["heartbeat_rate_seconds"] >= values["session_timeout_seconds"]:
-            raise bad(
-                "heartbeat_rate_seconds",
-                values["heartbeat_rate_seconds"],
-                "less than session_timeout_seconds",
-                why=f"session_timeout_seconds is {values['session_timeout_seconds']}",
-            )
-        self.values = values
-        self.client = ClientConfig.from_parsed(values)
-        prefix = self.client.apply_prefix
-        group = prefix(values["consumer_group"])
-        topics = tuple(prefix(t) for t in values["topics"])
-        self.name = values["subscriber_name"] or values["consumer_group"]
-        self.handler = self._resolve_handler(values["message_handler"])
-        self.settings = GroupSettings(
-            group_id=group,
-            topics=topics,
-            session_timeout=float(values["session_timeout_seconds"]),
-            rebalance_timeout=float(values["rebalance_timeout_seconds"]),
-            heartbeat_interval=float(values["heartbeat_rate_seconds"]),
-            max_rejoin_attempts=int(values["max_rejoin_attempts"]),
-            rejoin_delay=float(values["rejoin_delay_seconds"]),
-            group_instance_id=values["group_instance_id"],
-            assignors=parse_assignors(
-                "partition_assignment_strategy", values["partition_assignment_strategy"]
-            ),
-            offset_commit_interval=float(values["offset_commit_interval_seconds"]),
-            rebalance_delay=values["rebalance_delay_ms"] / 1000.0,
-            subscriber_retries=int(values["subscriber_retries"]),
-            subscriber_retry_delay=values["subscriber_retry_delay_ms"] / 1000.0,
-            client_down_retry_expire=values["client_down_retry_expire"] / 1000.0,
-            worker_strategy=values["worker_allocation_strategy"],
-            name=self.name,
-        )
-        self.fetch_settings = FetchSettings(
-            max_bytes=int(values["max_bytes"]),
-            min_bytes=int(values["min_bytes"]),
-            max_wait_time=values["max_wait_time"] / 1000.0,
-            sleep_timeout=values["sleep_timeout"] / 1000.0,
-            prefetch_count=int(values["prefetch_count"]),
-            prefetch_bytes=int(values["prefetch_bytes"]),
-            read_committed=values["isolation_level"] == "read_committed",
-            offset_reset_policy=values["offset_reset_policy"],
-            begin="earliest" if values["start_with_earliest_message"] else "latest",
-        )
-        self._engine: GroupEngine | None = None
+        settings = ConsumerSettings.from_mapping(config, component=self._KIND)
+        self.values = settings.values
+        self.client = settings.client
+        self.name = settings.group.name
+        self.handler = self._resolve_handler(settings.values["message_handler"])
+        self.settings = settings.group
+        self.fetch_settings = settings.fetch
         self._check_mode()
 
     def _check_mode(self) -> None:
@@ -343,11 +378,6 @@ class GroupConfig:
     def list_subscribed_topics(self) -> list[str]:
         """The topics this member consumes."""
         return list(self.settings.topics)
-
-    @property
-    def failure(self) -> BaseException | None:
-        """The error that stopped the member, if one did."""
-        return self._engine.failure if self._engine is not None else None
 
 
 def _method(obj: Any, name: str) -> Callable[..., Any] | None:

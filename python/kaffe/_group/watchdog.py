@@ -10,7 +10,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from kaffe._group.handler import TopicPartition
+from kaffe._util import TopicPartition
 
 __all__ = ["Watchdog"]
 

@@ -30,10 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kaffe import _core
+from kaffe._core import decode_response, encode_request
 from kaffe._net import framing, sasl, tls, versions
-from kaffe._net.options import ConnectionOptions
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._version import __version__
+from kaffe.config import ConnectionOptions
 from kaffe.errors import (
     AuthenticationError,
     ConnectionError,
@@ -265,13 +266,11 @@ class BrokerConnection:
         )
 
     async def _negotiate(self) -> None:
-        import kaffe  # the package's version; imported here to avoid an import cycle
-
         self._phase = "ApiVersions"
         mine = versions.client_ranges(self.options.cap_versions)
         version = mine[ApiKey.API_VERSIONS][1]
         for _attempt in range(3):
-            body = versions.api_versions_request(version, kaffe.__version__)
+            body = versions.api_versions_request(version, __version__)
             payload = await self._roundtrip(ApiKey.API_VERSIONS, version, body, gate=False)
             code = versions.peek_error_code(payload)
             if code == ErrorCode.UNSUPPORTED_VERSION:
@@ -449,7 +448,7 @@ class BrokerConnection:
         expect_response = not (api_key == ApiKey.PRODUCE and body.get("acks") == 0)
         loop = asyncio.get_running_loop()
         cid = self._next_correlation_id()
-        data = _core.encode_request(api_key, version, cid, self.options.client_id, body)
+        data = encode_request(api_key, version, cid, self.options.client_id, body)
         if expect_response:
             entry = _InFlight(loop.create_future(), api_key, version, callback)
             entry.timer = loop.call_later(timeout, self._expire, cid, timeout)
@@ -533,7 +532,7 @@ class BrokerConnection:
                 if self._state not in ("connecting", "ready") or writer is None:
                     raise self._closed_error_or_new()
                 cid = self._next_correlation_id()
-                data = _core.encode_request(api_key, version, cid, self.options.client_id, body)
+                data = encode_request(api_key, version, cid, self.options.client_id, body)
                 future: asyncio.Future[bytes] = loop.create_future()
                 if expect_response:
                     self._in_flight[cid] = _InFlight(future, api_key, version)
@@ -554,7 +553,7 @@ class BrokerConnection:
 
     def _decode(self, api_key: int, version: int, payload: bytes) -> tuple[int, dict[str, Any]]:
         try:
-            cid, body = _core.decode_response(api_key, version, payload)
+            cid, body = decode_response(api_key, version, payload)
         except (ProtocolError, ValueError) as exc:
             err = ProtocolError(
                 f"undecodable {versions.api_name(api_key)} v{version} response from broker "
@@ -683,6 +682,4 @@ def _fmt_range(r: tuple[int, int] | None) -> str:
     return "none" if r is None else f"v{r[0]}-v{r[1]}"
 
 
-from kaffe._net.pool import ConnectionPool  # noqa: E402  (re-export: the contract names it here)
-
-__all__ = ["BrokerConnection", "ConnectionPool"]
+__all__ = ["BrokerConnection"]

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
 
 from kaffe._net.connection import BrokerConnection
-from kaffe._net.options import ConnectionOptions
+from kaffe._util import backoff_delay
+from kaffe.config import ConnectionOptions
 from kaffe.errors import ConnectionError, KafkaError
 
 log = logging.getLogger("kaffe.net")
-
-_JITTER = 0.2
 
 
 @dataclass
@@ -31,16 +29,6 @@ class _Backoff:
     failures: int = 0
     next_attempt: float = 0.0
     last_error: KafkaError | None = None
-
-
-def backoff_delay(failures: int, base: float, cap: float, *, retriable: bool = True) -> float:
-    """Seconds to wait after ``failures`` consecutive failures (``failures >= 1``)."""
-    exponent = min(max(failures - 1, 0), 30)
-    delay = min(cap, base * float(2**exponent))
-    delay *= 1.0 + random.uniform(-_JITTER, _JITTER)
-    if not retriable:
-        delay = max(delay, cap)
-    return float(min(delay, cap * (1.0 + _JITTER)))
 
 
 class ConnectionPool:

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kaffe._net.options import SaslOptions
 from kaffe._net.scram import ScramClient
 from kaffe._protocol import ApiKey
+from kaffe.config import SaslSettings
 from kaffe.errors import (
     AuthenticationError,
     SaslAuthenticationFailedError,
@@ -53,7 +53,7 @@ async def _authenticate(send: Send, mechanism: str, login: str, auth_bytes: byte
     return body
 
 
-async def authenticate(send: Send, options: SaslOptions) -> int:
+async def authenticate(send: Send, options: SaslSettings) -> int:
     """Run the whole SASL exchange; returns the session lifetime in ms (``0``: unlimited).
 
     Raises:

@@ -1,19 +1,9 @@
-"""TLS for broker connections: building the ``SSLContext`` and explaining handshake failures.
+"""TLS failures on broker connections: turning handshake errors into kaffe's TLS errors.
 
-:func:`build_ssl_context` turns the ``ssl`` setting of ``docs/api.md`` into a context:
-
-* ``None``/``False``: no TLS (returns ``None``);
-* ``True``: the system's CAs, the broker's hostname checked;
-* an :class:`ssl.SSLContext`: used as is;
-* a mapping (or :class:`kaffe.config.SslSettings`) with ``cafile``/``certfile``/``keyfile``
-  (paths) or ``cadata``/``certdata``/``keydata`` (PEM contents, may be mixed with paths) and
-  ``check_hostname`` (default ``True``). Without ``cafile``/``cadata`` the system CAs are used.
-  PEM certificate/key *strings* are loaded through private temporary files (mode 0600) that are
-  deleted right after loading.
-
-``check_hostname=False`` (Heroku's case: ``KAFKA_TRUSTED_CERT`` as ``cadata``, certificates that
-do not name the hosts) still verifies the broker's chain (``CERT_REQUIRED``); connections always
-pass ``server_hostname=host``, so SNI is sent either way.
+The ``SSLContext`` itself is built from the ``ssl`` setting by
+:func:`kaffe.config.build_ssl_context` (when the configuration is checked, so an unreadable file
+is a ``ConfigError`` before any connection). Connections always pass ``server_hostname=host``,
+so SNI is sent whether or not the hostname is checked.
 
 Handshake failures become :class:`kaffe.errors.TLSError` subclasses (see
 :func:`classify_handshake_error` and :func:`client_certificate_rejected`).
@@ -21,25 +11,14 @@ Handshake failures become :class:`kaffe.errors.TLSError` subclasses (see
 
 from __future__ import annotations
 
-import os
 import ssl
-import tempfile
-import weakref
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
-from typing import Any
 
+from kaffe.config import has_client_certificate
 from kaffe.errors import (
     BrokerCertificateError,
     ClientCertificateRejectedError,
-    ConfigError,
     TLSError,
 )
-
-_KEYS = ("cafile", "certfile", "keyfile", "cadata", "certdata", "keydata", "check_hostname")
-
-# Contexts built here -> whether they carry a client certificate (unknown for user contexts).
-_HAS_CLIENT_CERT: weakref.WeakKeyDictionary[ssl.SSLContext, bool] = weakref.WeakKeyDictionary()
 
 # OpenSSL X509_V_ERR_* codes
 _X509_CERT_NOT_YET_VALID = 9
@@ -49,126 +28,6 @@ _X509_EMAIL_MISMATCH = 63
 _X509_IP_ADDRESS_MISMATCH = 64
 
 REJECTED_MESSAGE = "the broker rejected the TLS client certificate (missing, untrusted or expired?)"
-
-
-def _get(setting: Any, name: str) -> Any:
-    if isinstance(setting, Mapping):
-        return setting.get(name)
-    return getattr(setting, name, None)
-
-
-@contextmanager
-def _pem_file(pem: str, what: str) -> Iterator[str]:
-    """A private temporary file holding ``pem``; deleted when the block ends."""
-    fd, path = tempfile.mkstemp(prefix="kaffe-", suffix=".pem")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(pem)
-        yield path
-    except UnicodeEncodeError:
-        raise ConfigError(f"config key 'ssl': {what} is not an ASCII PEM string") from None
-    finally:
-        with suppress(FileNotFoundError):
-            os.unlink(path)
-
-
-def build_ssl_context(setting: Any) -> ssl.SSLContext | None:
-    """The :class:`ssl.SSLContext` for the ``ssl`` setting (see the module docstring).
-
-    Args:
-        setting: ``None``, ``False``, ``True``, an ``SSLContext``, a mapping with the keys
-            ``cafile``, ``certfile``, ``keyfile``, ``cadata``, ``certdata``, ``keydata``,
-            ``check_hostname``, or an object with those attributes (``SslSettings``).
-
-    Returns:
-        ``None`` for no TLS, otherwise a client context that verifies the broker.
-
-    Raises:
-        kaffe.ConfigError: a file or PEM string cannot be loaded, or an unknown mapping key. The
-            message names the key, never PEM contents.
-    """
-    if setting is None or setting is False:
-        return None
-    if setting is True:
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-        _HAS_CLIENT_CERT[ctx] = False
-        return ctx
-    if isinstance(setting, ssl.SSLContext):
-        return setting
-    if isinstance(setting, Mapping):
-        unknown = sorted(str(k) for k in setting if k not in _KEYS)
-        if unknown:
-            raise ConfigError(
-                f"config key 'ssl': unknown key(s) {', '.join(unknown)}; allowed: "
-                f"{', '.join(_KEYS)}"
-            )
-    cafile = _get(setting, "cafile")
-    cadata = _get(setting, "cadata")
-    certfile = _get(setting, "certfile")
-    certdata = _get(setting, "certdata")
-    keyfile = _get(setting, "keyfile")
-    keydata = _get(setting, "keydata")
-    check_hostname = _get(setting, "check_hostname")
-    try:
-        ctx = ssl.create_default_context(
-            ssl.Purpose.SERVER_AUTH,
-            cafile=os.fspath(cafile) if cafile is not None else None,
-            cadata=cadata,
-        )
-    except (OSError, ssl.SSLError, ValueError) as exc:
-        which = "cafile " + repr(os.fspath(cafile)) if cafile is not None else "cadata"
-        raise ConfigError(
-            f"config key 'ssl': could not load the CA certificates from {which}: {exc}"
-        ) from None
-    ctx.check_hostname = check_hostname is None or bool(check_hostname)
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    has_cert = certfile is not None or certdata is not None
-    if not has_cert and (keyfile is not None or keydata is not None):
-        raise ConfigError(
-            "config key 'ssl': a client key is set but no client certificate; allowed: "
-            "certfile or certdata together with keyfile or keydata"
-        )
-    if has_cert:
-        _load_client_cert(ctx, certfile, certdata, keyfile, keydata)
-    _HAS_CLIENT_CERT[ctx] = has_cert
-    return ctx
-
-
-def _load_client_cert(
-    ctx: ssl.SSLContext, certfile: Any, certdata: Any, keyfile: Any, keydata: Any
-) -> None:
-    what = "certfile " + repr(os.fspath(certfile)) if certfile is not None else "certdata"
-    if keyfile is not None:
-        what += " with keyfile " + repr(os.fspath(keyfile))
-    elif keydata is not None:
-        what += " with keydata"
-    try:
-        if certdata is not None and certfile is None:
-            with _pem_file(str(certdata), "certdata") as cert_path:
-                _load_key(ctx, cert_path, keyfile, keydata)
-        else:
-            _load_key(ctx, os.fspath(certfile), keyfile, keydata)
-    except (OSError, ssl.SSLError) as exc:
-        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc)
-        raise ConfigError(
-            f"config key 'ssl': could not load the client certificate ({what}): {reason}"
-        ) from None
-
-
-def _load_key(ctx: ssl.SSLContext, cert_path: str, keyfile: Any, keydata: Any) -> None:
-    if keyfile is not None:
-        ctx.load_cert_chain(cert_path, os.fspath(keyfile))
-    elif keydata is not None:
-        with _pem_file(str(keydata), "keydata") as key_path:
-            ctx.load_cert_chain(cert_path, key_path)
-    else:
-        ctx.load_cert_chain(cert_path)
-
-
-def has_client_certificate(ctx: ssl.SSLContext) -> bool | None:
-    """Whether ``ctx`` carries a client certificate; ``None`` if unknown (a user's context)."""
-    return _HAS_CLIENT_CERT.get(ctx)
 
 
 def _alert(exc: BaseException) -> str | None:

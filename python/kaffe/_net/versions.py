@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from kaffe import _core
+from kaffe._core import api_versions_table
 from kaffe._protocol import ApiKey, ErrorCode
 
 CLIENT_MAX_VERSION: Final[Mapping[int, int]] = MappingProxyType(
@@ -69,7 +69,7 @@ _ERROR_CODE = struct.Struct(">h")
 
 @functools.cache
 def _table() -> dict[int, tuple[str, int, int]]:
-    return dict(_core.api_versions_table())
+    return dict(api_versions_table())
 
 
 def client_ranges(capped: bool = False) -> dict[int, tuple[int, int]]:

@@ -35,8 +35,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kaffe import _core
 from kaffe._cluster.errors import error_for
+from kaffe._core import partitions_md5, partitions_murmur2
 from kaffe._producer.futures import DeliveryFuture, resolve_all
 from kaffe._producer.messages import RECORD_OVERHEAD, Record
 from kaffe._producer.partitioner import assign_partitions
@@ -496,7 +496,7 @@ class Handoff:
             strategy = self.strategy
             if strategy == "md5" and count > 1:
                 keys = [items[i][3][0] for i in todo]
-                hashed = _core.partitions_md5([k if k is not None else b"" for k in keys], count)
+                hashed = partitions_md5([k if k is not None else b"" for k in keys], count)
                 for i, p in zip(todo, hashed, strict=True):
                     out[i] = p
             elif strategy == "md5":
@@ -504,7 +504,7 @@ class Handoff:
                     out[i] = 0
             elif strategy == "murmur2":
                 keyed = [i for i in todo if items[i][3][0] is not None]
-                hashed = _core.partitions_murmur2([items[i][3][0] for i in keyed], count)
+                hashed = partitions_murmur2([items[i][3][0] for i in keyed], count)
                 for i, p in zip(keyed, hashed, strict=True):
                     out[i] = p
                 for i in todo:

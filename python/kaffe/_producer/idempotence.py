@@ -41,9 +41,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from kaffe._cluster.client import Cluster, CoordinatorType, backoff
-from kaffe._cluster.errors import COORDINATOR_ERRORS, Deadline, error_for, is_retriable
+from kaffe._cluster.client import Cluster, CoordinatorType
+from kaffe._cluster.errors import COORDINATOR_ERRORS, error_for, is_retriable
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._util import Deadline, backoff
 from kaffe.errors import ConnectionError, KafkaError, KafkaTimeoutError
 
 __all__ = [

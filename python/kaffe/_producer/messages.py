@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from kaffe import _core
+from kaffe._core import normalize_pairs
 
 __all__ = ["RECORD_OVERHEAD", "Record", "normalize", "now_ms", "payload", "record_size"]
 
@@ -96,7 +96,7 @@ def normalize(
         ts = now_ms()
     # The common form, a list of (key, value) pairs of bytes/str/None, in one native call
     # (None for anything else: then the loop below handles it and raises the precise error).
-    fast = _core.normalize_pairs(messages, ts, RECORD_OVERHEAD)
+    fast = normalize_pairs(messages, ts, RECORD_OVERHEAD)
     if fast is not None:
         return cast("tuple[list[Record], list[int]]", fast)
     records: list[Record] = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from kaffe import _core
+from kaffe._core import partitions_md5, partitions_murmur2
 from kaffe._producer.messages import Record
 from kaffe._producer.settings import PartitionStrategy
 
@@ -35,11 +35,11 @@ def assign_partitions(
     if strategy == "md5":
         if count == 1:
             return [0] * len(records)
-        return _core.partitions_md5([r[0] if r[0] is not None else b"" for r in records], count)
+        return partitions_md5([r[0] if r[0] is not None else b"" for r in records], count)
     if strategy == "murmur2":
         sticky = random.randrange(count)
         keyed = [r[0] for r in records if r[0] is not None]
-        hashed = iter(_core.partitions_murmur2(keyed, count))
+        hashed = iter(partitions_murmur2(keyed, count))
         return [next(hashed) if r[0] is not None else sticky for r in records]
     if strategy == "random":
         return [random.randrange(count) for _ in records]

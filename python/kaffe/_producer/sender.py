@@ -54,10 +54,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any, cast
 
-from kaffe import _core
 from kaffe._cluster.client import Cluster
-from kaffe._cluster.errors import Deadline, error_for, is_retriable
-from kaffe._net.pool import backoff_delay
+from kaffe._cluster.errors import error_for, is_retriable
+from kaffe._core import encode_record_batch
 from kaffe._producer import idempotence as idem
 from kaffe._producer.accumulator import (
     BATCH_OVERHEAD,
@@ -70,6 +69,7 @@ from kaffe._producer.accumulator import (
 from kaffe._producer.messages import Record
 from kaffe._producer.settings import ProducerSettings
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._util import Deadline, backoff_delay
 from kaffe.errors import KafkaError, KafkaTimeoutError, MessageTooLargeError
 
 __all__ = ["Engine"]
@@ -456,7 +456,7 @@ class Engine:
 
     def _encode(self, records: list[Record], size: int, pid: int, epoch: int, seq: int) -> bytes:
         codec = self._codec if size >= self.settings.min_compression_batch_size else "none"
-        return _core.encode_record_batch(
+        return encode_record_batch(
             cast("Any", records),
             compression=codec,
             producer_id=pid,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kaffe._net.pool import backoff_delay
+from kaffe._util import backoff_delay
 from kaffe.config import (
     CLIENT_KEYS,
     ClientConfig,
@@ -69,10 +69,13 @@ def parse_strategy(key: str, value: Any) -> PartitionStrategy:
 
 
 def parse_compression(key: str, value: Any) -> str:
-    """``compression``: a codec name (Kaffe's ``no_compression`` means ``none``)."""
+    """``compression``: a codec name. ``None`` (kafka-python's and aiokafka's spelling) and
+    Kaffe's ``no_compression`` mean ``none``."""
+    if value is None:
+        return "none"
     if isinstance(value, str) and value.lower() in _COMPRESSION:
         return _COMPRESSION[value.lower()]
-    raise bad(key, value, '"none" (or "no_compression"), "gzip", "snappy", "lz4" or "zstd"')
+    raise bad(key, value, '"none" (or None, "no_compression"), "gzip", "snappy", "lz4" or "zstd"')
 
 
 def parse_topics(key: str, value: Any) -> tuple[str, ...]:
@@ -148,7 +151,7 @@ PRODUCER_KEYS: KeyTable = CLIENT_KEYS.extend(
     ConfigKey(
         "retry_backoff_max_ms", 1000, number(0, integer=True, unit="milliseconds"), "ms >= 0"
     ),
-    ConfigKey("compression", "none", parse_compression, "a codec name"),
+    ConfigKey("compression", "none", parse_compression, "a codec name or None"),
     ConfigKey("min_compression_batch_size", 1024, number(0, integer=True), "bytes >= 0"),
     ConfigKey("max_linger_ms", 0, number(0, integer=True, unit="milliseconds"), "ms >= 0"),
     ConfigKey("max_linger_count", 0, number(0, integer=True), "an int >= 0"),

@@ -16,11 +16,12 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kaffe._cluster.client import Cluster, CoordinatorType, backoff
-from kaffe._cluster.errors import COORDINATOR_ERRORS, Deadline, error_for, is_retriable
+from kaffe._cluster.client import Cluster, CoordinatorType
+from kaffe._cluster.errors import COORDINATOR_ERRORS, error_for, is_retriable
 from kaffe._producer.accumulator import PartitionState
 from kaffe._producer.sender import Engine
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._util import Deadline, backoff
 from kaffe.errors import ConnectionError, KafkaError, KafkaTimeoutError
 
 __all__ = ["TransactionManager"]

@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from kaffe import _core
-from kaffe._cluster.client import Cluster, CoordinatorType, backoff
+from kaffe._cluster.client import Cluster, CoordinatorType
 from kaffe._cluster.errors import (
     STALE_METADATA_ERRORS,
-    Deadline,
     error_for,
     is_retriable,
 )
 from kaffe._cluster.metadata import TopicInfo
+from kaffe._core import decode_data
 from kaffe._net.pool import ConnectionPool
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._util import Deadline, backoff
 from kaffe.config import ClientConfig
 from kaffe.errors import (
     AuthenticationError,
@@ -66,8 +66,6 @@ OffsetSpec = Literal["earliest", "latest"] | int
 """``"earliest"``, ``"latest"`` or a timestamp in milliseconds."""
 
 T = TypeVar("T")
-
-_native: Any = _core  # the codec functions are typed loosely (dict bodies)
 
 
 # ---------------------------------------------------------------------------------- results
@@ -227,7 +225,7 @@ def _decode_assignment(protocol_type: str, raw: bytes | None) -> tuple[TopicPart
         return ()
     version = int.from_bytes(raw[:2], "big", signed=True)
     try:
-        body = _native.decode_data("ConsumerProtocolAssignment", min(version, 3), raw[2:])
+        body = decode_data("ConsumerProtocolAssignment", min(version, 3), raw[2:])
     except (KafkaError, ValueError) as exc:
         log.debug("undecodable member assignment: %s", exc)
         return ()

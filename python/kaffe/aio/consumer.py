@@ -24,10 +24,11 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from kaffe._group.delivery import AsyncMessageHandler, MessageHandler
-from kaffe._group.engine import GroupEngine, TopicPartition
+from kaffe._group.engine import GroupEngine
 from kaffe._group.handler import GroupHandler
 from kaffe._group.offsets import AckBook, AckTracker, CommitTracker
 from kaffe._group.settings import GroupConfig, parse_topics
+from kaffe._util import TopicPartition
 from kaffe.message import Message
 
 __all__ = ["Consumer", "GroupMemberSupervisor"]
@@ -41,6 +42,12 @@ class _AioGroupClient(GroupConfig):
 
     _active = False
     _ASYNC_HANDLERS: ClassVar[bool] = True
+    _engine: GroupEngine | None = None
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The error that stopped the member, if one did."""
+        return self._engine.failure if self._engine is not None else None
 
     async def start(self) -> Any:
         """Connect (retrying up to ``client_down_retry_expire``) and join the group in the
