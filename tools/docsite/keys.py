@@ -429,9 +429,9 @@ PRODUCER: dict[str, KeyDoc] = {
         "kaffe",
     ),
     "compression": KeyDoc(
-        'The codec of record batches: `"none"` (Kaffe\'s `"no_compression"` is accepted), '
-        '`"gzip"`, `"snappy"`, `"lz4"` or `"zstd"`. Consumers read every codec whatever '
-        "this says.",
+        'The codec of record batches: `"none"` (Kaffe\'s `"no_compression"` and `None`, '
+        'kafka-python\'s and aiokafka\'s spelling, mean the same), `"gzip"`, `"snappy"`, '
+        '`"lz4"` or `"zstd"`. Consumers read every codec whatever this says.',
         "Kaffe",
         "no_compression",
     ),
