@@ -6,6 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# The documentation tools (requirements-docs.txt), installed into .venv on first use.
+DOCS_STAMP := $(VENV)/.docs-stamp
 # Kafka line used by the local broker: 4.1 (default) or 3.9.
 KAFKA_LINE ?= 4.1
 export KAFKA_LINE
@@ -13,7 +15,8 @@ export PYTHONPATH := $(CURDIR)/tools$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 
 .PHONY: help venv build lint fmt cargo-test pytest test demo kafka-fetch broker-up broker-down \
-        bench-records clean codegen codegen-check stubtest bench-produce bench-consume wheel sdist test-wheel
+        bench-records clean codegen codegen-check stubtest bench-produce bench-consume wheel sdist test-wheel \
+        docs docs-check
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -28,7 +31,7 @@ venv: $(VENV)/.stamp ## create .venv with the pinned tools (cached by pip)
 build: venv ## build kaffe._core in release mode into .venv
 	$(VENV)/bin/maturin develop --release --quiet
 
-lint: venv ## ruff, mypy --strict, import layers (lint-imports), cargo fmt --check, cargo clippy -D warnings
+lint: venv $(DOCS_STAMP) ## ruff, mypy --strict (tools/docsite needs the docs tools), import layers (lint-imports), cargo fmt --check, cargo clippy -D warnings
 	$(VENV)/bin/ruff check python tests tools benches examples
 	$(VENV)/bin/ruff format --check python tests tools benches examples
 	$(VENV)/bin/mypy
@@ -81,7 +84,23 @@ sdist: venv ## sdist in dist/, then installed (built from source) and imported i
 test-wheel: venv kafka-fetch ## wheel on Python 3.10-3.13 without Rust (imports, README, round trip); whole suite on the wheel
 	$(PY) -m wheelcheck test $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
-test: lint codegen-check cargo-test stubtest test-wheel ## everything: lint, cargo test, stubtest, the suite against the installed wheel
+test: lint docs-check codegen-check cargo-test stubtest test-wheel ## everything: lint, docs, cargo test, stubtest, the suite against the installed wheel
+
+# The documentation site (mkdocs.yml, docs/): the configuration pages are generated from the key
+# tables in the code (tools/docsite), the API reference is read from python/kaffe's docstrings.
+DOCS_ENV := PYTHONPATH=$(CURDIR)/python:$(PYTHONPATH) NO_MKDOCS_2_WARNING=1
+
+$(DOCS_STAMP): requirements-docs.txt $(VENV)/.stamp
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-docs.txt
+	touch $@
+
+docs: build $(DOCS_STAMP) ## the documentation site in site/ (configuration pages regenerated; mkdocs build --strict)
+	$(DOCS_ENV) $(PY) -m docsite.configpages
+	$(DOCS_ENV) $(VENV)/bin/mkdocs build --strict
+
+docs-check: build $(DOCS_STAMP) ## fail if a docs page drifted from the code, or the site has a warning
+	$(DOCS_ENV) $(PY) -m docsite.configpages --check
+	$(DOCS_ENV) $(VENV)/bin/mkdocs build --strict
 
 demo: build kafka-fetch ## start the local broker and move real messages through kaffe
 	$(PY) examples/demo.py
@@ -127,4 +146,4 @@ soak: build kafka-fetch ## fault workload for DURATION (10m) under random faults
 	$(PY) -m soak --duration $(DURATION) $(if $(SEED),--seed $(SEED)) $(SOAK_ARGS)
 
 clean: ## remove build output and the virtualenv (download caches are kept)
-	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) target site .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
