@@ -210,9 +210,11 @@ CONSUMER: dict[str, KeyDoc] = {
     ),
     "subscriber_retries": KeyDoc(
         "How many times in a row fetching a partition (or reading its committed offset) may "
-        "fail before the member stops with the error. Each retry waits "
-        "[`subscriber_retry_delay_ms`](#subscriber_retry_delay_ms). Leader moves and lost "
-        "connections are retried without counting.",
+        "fail with an error retrying cannot fix (a lost authorization, say) before the member "
+        "stops with the error. Each retry waits "
+        "[`subscriber_retry_delay_ms`](#subscriber_retry_delay_ms). Retriable errors (leader and "
+        "coordinator moves, lost connections, timeouts) are retried without counting, 100 ms "
+        "apart at first and up to 2 s, for as long as the member holds the partition.",
         "Kaffe",
         5,
     ),
