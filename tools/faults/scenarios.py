@@ -5,8 +5,9 @@ Each scenario gets a fresh topic (6 partitions, replication factor 3, ``min.insy
 heals the cluster, waits until production and consumption go on, stops the workload (draining
 the group) and checks the topic (:func:`faults.check.check`).
 
-Outages are kept shorter than the producer's default delivery deadline (about 25 s), so a
-produce call that fails counts against the client: the cluster never lost its quorum.
+Every outage a produce call can meet is shorter than the producer's default delivery deadline
+(a blackhole lasts 20 s; a killed, stopped or SIGSTOPped leader is replaced within seconds) and
+the cluster never loses its quorum, so a produce call that fails counts against the client.
 
 :data:`FULL` is ``make faults`` (every scenario, minutes each); :data:`SHORT` (a leader kill, a
 reset in the middle of Produce responses, a blackholed leader) is the version ``make test``
