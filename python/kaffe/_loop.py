@@ -16,6 +16,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from kaffe._util import WAIT_TIMEOUTS
 from kaffe.errors import KafkaError, KafkaTimeoutError
 
 __all__ = ["LoopClosedError", "LoopThread"]
@@ -102,7 +103,7 @@ class LoopThread:
             future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
             return future.result(timeout)
-        except concurrent.futures.TimeoutError:
+        except WAIT_TIMEOUTS:
             if future.done():
                 # The coroutine's own timeout error (KafkaTimeoutError is a TimeoutError, and
                 # so is concurrent.futures.TimeoutError from Python 3.11): keep its message.

@@ -6,17 +6,33 @@ engine layers can all use it without importing each other.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import random
 import time
 
 from kaffe.errors import KafkaTimeoutError
 
-__all__ = ["Deadline", "TopicPartition", "backoff", "backoff_delay"]
+__all__ = ["WAIT_TIMEOUTS", "Deadline", "TopicPartition", "backoff", "backoff_delay"]
 
 TopicPartition = tuple[str, int]
 """A ``(topic, partition)`` pair, the key of per-partition state in the engines. The admin
 client's public :class:`kaffe.admin.TopicPartition` (a ``NamedTuple`` with ``.topic`` and
 ``.partition``) is one of these too."""
+
+
+WAIT_TIMEOUTS: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    asyncio.TimeoutError,
+    concurrent.futures.TimeoutError,
+)
+"""What a wait that hit its deadline raises, for ``except WAIT_TIMEOUTS``: ``asyncio.wait_for``
+raises :class:`asyncio.TimeoutError` and ``Future.result`` :class:`concurrent.futures.TimeoutError`,
+and on Python 3.10 neither is the builtin :class:`TimeoutError` (they are from 3.11), so a bare
+``except TimeoutError`` misses them there. Like ``except TimeoutError`` on 3.11, the tuple also
+matches a :class:`kaffe.KafkaTimeoutError` raised by the awaited call itself; code that must tell
+the two apart checks whether the awaited future is done. (``asyncio.timeout`` is 3.11+ only:
+kaffe uses ``asyncio.wait_for``.)"""
 
 
 class Deadline:

@@ -93,6 +93,7 @@ from kaffe._producer.futures import DeliveryFuture
 from kaffe._producer.handoff import Handoff
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings
 from kaffe._sync import MARGIN_S, SyncFacade
+from kaffe._util import WAIT_TIMEOUTS
 from kaffe.aio import producer as _aio
 from kaffe.aio.producer import (
     DeliveryCallback,
@@ -284,7 +285,7 @@ class Producer(SyncFacade):
         timeout = self.settings.delivery_timeout + MARGIN_S
         try:
             fut.result(timeout)
-        except concurrent.futures.TimeoutError:
+        except WAIT_TIMEOUTS:
             if fut.done():  # the call failed with a timeout error of its own: keep it
                 raise
             raise KafkaTimeoutError(

@@ -111,7 +111,7 @@ def test_pool_get_without_waiting_reports_the_backoff() -> None:
                 await cluster.pool.get("127.0.0.1", dead, wait_backoff=False)
             assert info.value.retriable
             # a waiting get really waits: it is still pending when a short deadline passes
-            with pytest.raises(TimeoutError):
+            with pytest.raises(asyncio.TimeoutError):  # not the builtin on Python 3.10
                 await asyncio.wait_for(cluster.pool.get("127.0.0.1", dead), 0.5)
         finally:
             await cluster.close()

@@ -33,7 +33,7 @@ from kaffe._cluster.metadata import BrokerInfo, ClusterMetadata, TopicInfo
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.pool import ConnectionPool
 from kaffe._protocol import ApiKey, ErrorCode
-from kaffe._util import Deadline, backoff
+from kaffe._util import WAIT_TIMEOUTS, Deadline, backoff
 from kaffe.config import ClientConfig
 from kaffe.errors import (
     AuthenticationError,
@@ -163,7 +163,7 @@ class Cluster:
                 self.pool.get(host, port, node_id, wait_backoff=wait_backoff),
                 timeout=max(0.001, deadline.remaining()),
             )
-        except TimeoutError:
+        except WAIT_TIMEOUTS:
             raise KafkaTimeoutError(
                 f"connecting to broker {node_id if node_id is not None else ''} at {host}:{port}: "
                 f"not done within {deadline.timeout:.1f} s"
@@ -330,7 +330,7 @@ class Cluster:
         asked_at = time.monotonic()
         try:
             await asyncio.wait_for(self._refresh_lock.acquire(), timeout=deadline.remaining())
-        except TimeoutError:
+        except WAIT_TIMEOUTS:
             raise deadline.timeout_error("waiting for a metadata refresh") from None
         try:
             md = self._metadata
@@ -713,7 +713,7 @@ class Cluster:
             task.cancel()
             try:
                 await asyncio.wait_for(task, timeout=5.0)
-            except (asyncio.CancelledError, TimeoutError):
+            except (asyncio.CancelledError, *WAIT_TIMEOUTS):
                 pass
             except Exception as exc:  # pragma: no cover - logged, close goes on
                 log.debug("metadata refresher ended with %r", exc)

@@ -75,7 +75,7 @@ from kaffe._core import RecordBatch, decode_record_batches
 from kaffe._net.connection import BrokerConnection
 from kaffe._net.pool import ConnectionPool
 from kaffe._protocol import ApiKey, ErrorCode
-from kaffe._util import backoff_delay
+from kaffe._util import WAIT_TIMEOUTS, backoff_delay
 from kaffe.errors import (
     AuthenticationError,
     AuthorizationError,
@@ -304,7 +304,7 @@ class Fetcher:
             while not self._closed:
                 self._wake.clear()
                 delay = self._schedule()
-                with contextlib.suppress(TimeoutError):
+                with contextlib.suppress(*WAIT_TIMEOUTS):
                     await asyncio.wait_for(self._wake.wait(), max(0.005, delay))
         except asyncio.CancelledError:
             raise
@@ -450,7 +450,7 @@ class Fetcher:
             return await asyncio.wait_for(
                 lane.pool.get(broker.host, broker.port, broker.node_id), 10.0
             )
-        except TimeoutError:
+        except WAIT_TIMEOUTS:
             raise KafkaTimeoutError(
                 f"connecting to broker {lane.node} at {broker.host}:{broker.port} for a fetch: "
                 "not done within 10 s"
@@ -794,7 +794,7 @@ class Fetcher:
                 task.cancel()
         for task in tasks:
             if task is not None:
-                with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, 2.0)
         await asyncio.gather(
             *(ln.pool.close() for ln in lanes), *self._retiring, return_exceptions=True

@@ -55,6 +55,7 @@ from kaffe._group.membership import (
 from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
 from kaffe._protocol import ApiKey, ErrorCode
+from kaffe._util import WAIT_TIMEOUTS
 from kaffe.errors import AuthenticationError, AuthorizationError, KafkaError, TLSError
 
 __all__ = ["ClassicMembership"]
@@ -383,7 +384,7 @@ class ClassicMembership(Membership):
         wake = self._status.wake
         last_ok = time.monotonic()
         while True:
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(*WAIT_TIMEOUTS):
                 await asyncio.wait_for(wake.wait(), st.heartbeat_interval)
             if wake.is_set() or self._partitions_changed(gen):
                 raise _RejoinError()

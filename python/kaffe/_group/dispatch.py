@@ -31,7 +31,7 @@ from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
 from kaffe._group.watchdog import Watchdog
 from kaffe._group.workers import AsyncWorker, AsyncWorkerPool, Worker, WorkerPool
-from kaffe._util import TopicPartition
+from kaffe._util import WAIT_TIMEOUTS, TopicPartition
 from kaffe.errors import KafkaError
 from kaffe.message import Message
 
@@ -225,7 +225,7 @@ class Dispatcher:
         timeout = self._settings.rebalance_timeout
         try:
             await asyncio.wait_for(asyncio.wrap_future(fut), timeout)
-        except TimeoutError:
+        except WAIT_TIMEOUTS:
             log.error(
                 "%s: the %s callback is still running after %.1f s (the rebalance timeout)",
                 self._owner,

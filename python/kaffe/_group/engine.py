@@ -181,7 +181,7 @@ class GroupEngine:
                 await asyncio.wait_for(
                     asyncio.shield(membership), self.settings.rebalance_timeout + 15.0
                 )
-            except (TimeoutError, asyncio.CancelledError, Exception) as exc:
+            except (asyncio.CancelledError, Exception) as exc:
                 log.warning("%s: membership did not end cleanly: %r", self, exc)
         await self._shutdown()
 
@@ -190,7 +190,7 @@ class GroupEngine:
             if not task.done():
                 task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 5.0)
         if self.fetcher is not None:
             await self.fetcher.close()

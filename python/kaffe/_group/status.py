@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 
+from kaffe._util import WAIT_TIMEOUTS
+
 __all__ = ["MemberStatus"]
 
 log = logging.getLogger("kaffe.group")
@@ -46,7 +48,7 @@ class MemberStatus:
     async def sleep(self, delay: float) -> None:
         """Wait ``delay`` seconds, or less if the member stops meanwhile (wake-ups for anything
         else are consumed)."""
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(*WAIT_TIMEOUTS):
             await asyncio.wait_for(self._until_stopping(), delay)
 
     async def _until_stopping(self) -> None:

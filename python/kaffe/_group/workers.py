@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from kaffe._util import WAIT_TIMEOUTS
+
 __all__ = ["AsyncWorker", "AsyncWorkerPool", "Worker", "WorkerPool"]
 
 log = logging.getLogger("kaffe.group")
@@ -146,7 +148,7 @@ class AsyncWorker:
         try:
             await asyncio.wait_for(asyncio.shield(self._task), timeout)
             return True
-        except TimeoutError:
+        except WAIT_TIMEOUTS:
             self._task.cancel()
             return False
 

@@ -673,7 +673,7 @@ class BrokerConnection:
         if writer is not None:
             try:
                 await asyncio.wait_for(writer.wait_closed(), _CLOSE_WAIT)
-            except (TimeoutError, OSError, ssl.SSLError):
+            except (asyncio.TimeoutError, OSError, ssl.SSLError):
                 writer.transport.abort()
         log.debug("closed connection to broker %s", self._where)
 

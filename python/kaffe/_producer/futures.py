@@ -85,7 +85,7 @@ class DeliveryFuture(concurrent.futures.Future[Any]):
         while self._state in _OPEN:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
-                raise TimeoutError()
+                raise concurrent.futures.TimeoutError()
             self._condition.wait(left)
 
     def result(self, timeout: float | None = None) -> Any:

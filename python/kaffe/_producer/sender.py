@@ -69,7 +69,7 @@ from kaffe._producer.accumulator import (
 from kaffe._producer.messages import Record
 from kaffe._producer.settings import ProducerSettings
 from kaffe._protocol import ApiKey, ErrorCode
-from kaffe._util import Deadline, backoff_delay
+from kaffe._util import WAIT_TIMEOUTS, Deadline, backoff_delay
 from kaffe.errors import KafkaError, KafkaTimeoutError, MessageTooLargeError
 
 __all__ = ["Engine"]
@@ -167,7 +167,7 @@ class Engine:
         """Deliver what is pending within ``timeout`` (and the messages' own deadlines); fail
         whatever is left loudly; stop the sender. Does not close the cluster."""
         self._closing = True
-        with contextlib.suppress(KafkaTimeoutError, TimeoutError):
+        with contextlib.suppress(*WAIT_TIMEOUTS):
             await self.wait_all(timeout)
         left = [f for f in self._outstanding if not f.done()]
         if left:

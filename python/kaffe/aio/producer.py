@@ -30,6 +30,7 @@ from kaffe._producer.messages import normalize, now_ms, payload
 from kaffe._producer.sender import Engine
 from kaffe._producer.settings import PartitionStrategy, ProducerSettings, parse_strategy
 from kaffe._producer.transactions import TransactionManager
+from kaffe._util import WAIT_TIMEOUTS
 from kaffe.errors import KafkaError, KafkaTimeoutError
 
 __all__ = [
@@ -289,7 +290,7 @@ class Producer:
             # delivered or failed by engine.close); nothing is accepted after this point.
             try:
                 await handoff.barrier(max(0.0, until - loop.time()))
-            except TimeoutError:
+            except WAIT_TIMEOUTS:
                 log.error("producer closed with produce calls still waiting for room")
             handoff.closed = True
             handoff.abandon(
@@ -423,7 +424,7 @@ class Producer:
         timeout = self.settings.delivery_timeout + _MARGIN_S
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except TimeoutError:
+        except WAIT_TIMEOUTS:
             if fut.done():  # the call failed with a timeout error of its own: keep it
                 raise
             raise KafkaTimeoutError(
@@ -461,7 +462,7 @@ class Producer:
         until = loop.time() + wait
         try:
             await self._barrier(wait)
-        except TimeoutError:
+        except WAIT_TIMEOUTS:
             raise KafkaTimeoutError(
                 f"flush: produce calls still waiting to be queued after {wait:.1f} s"
             ) from None
