@@ -713,7 +713,7 @@ class Cluster:
             task.cancel()
             try:
                 await asyncio.wait_for(task, timeout=5.0)
-            except (asyncio.CancelledError, *WAIT_TIMEOUTS):
+            except (asyncio.CancelledError, asyncio.TimeoutError):
                 pass
             except Exception as exc:  # pragma: no cover - logged, close goes on
                 log.debug("metadata refresher ended with %r", exc)
