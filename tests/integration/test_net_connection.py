@@ -471,6 +471,30 @@ def test_server_that_hangs_up_is_a_connection_error() -> None:
     assert elapsed < 2.0 + MARGIN
 
 
+def test_server_that_reads_the_request_and_hangs_up_gives_no_tls_hint() -> None:
+    async def read_and_hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)  # read first: closing with unread bytes would be a reset
+        writer.close()
+
+    err, _elapsed = _connect_expecting(read_and_hang_up, errors.ConnectionError)
+    # A bare hang-up says nothing about TLS: no hint that would send the user the wrong way.
+    assert "closed the connection before answering ApiVersions" in str(err)
+    assert "TLS" not in str(err)
+
+
+def test_server_that_hangs_up_after_tls_looking_bytes_hints_at_tls() -> None:
+    async def tls_alert_cut_short(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await _read_request(reader)
+        writer.write(b"\x15\x03")  # the start of a TLS alert record, then the end of stream
+        await writer.drain()
+        writer.close()
+
+    err, _elapsed = _connect_expecting(tls_alert_cut_short, errors.ConnectionError)
+    assert "is this a TLS listener? then set ssl" in str(err)
+
+
 # ------------------------------------------------------------------------------ proxy
 
 

@@ -618,8 +618,13 @@ class BrokerConnection:
             )
         if exc is None or isinstance(exc, asyncio.IncompleteReadError):
             why = "the broker closed the connection"
-            if self._state == "connecting" and not self._received_any and ctx is None:
-                why += " before answering ApiVersions (is this a TLS listener? then set ssl)"
+            if self._state == "connecting" and not self._received_any:
+                why += " before answering ApiVersions"
+                # The hint only when the few bytes that did arrive start like a TLS record (a
+                # TLS listener's alert cut short); a bare hang-up says nothing about TLS.
+                partial = exc.partial if isinstance(exc, asyncio.IncompleteReadError) else b""
+                if ctx is None and framing.looks_like_tls(partial):
+                    why += " (the bytes look like TLS: is this a TLS listener? then set ssl)"
         else:
             why = f"the connection failed: {exc}"
         pending = len(self._in_flight)

@@ -13,6 +13,16 @@ _TLS_ALERT = 0x15
 _TLS_HANDSHAKE = 0x16
 
 
+def looks_like_tls(data: bytes) -> bool:
+    """Whether ``data`` (the first bytes a peer sent) starts like a TLS record: an alert or a
+    handshake (``0x15``/``0x16``) with major version 3. One byte is enough to say so."""
+    return (
+        len(data) >= 1
+        and data[0] in (_TLS_ALERT, _TLS_HANDSHAKE)
+        and (len(data) < 2 or data[1] == 3)
+    )
+
+
 def frame(payload: bytes) -> bytes:
     """``payload`` with its size prefix, ready to write."""
     return _SIZE.pack(len(payload)) + payload
@@ -35,7 +45,7 @@ async def read_frame(reader: asyncio.StreamReader, max_bytes: int) -> bytes | No
     (size,) = _SIZE.unpack(head)
     if size < _CORRELATION.size or size > max_bytes:
         hint = ""
-        if head[0] in (_TLS_ALERT, _TLS_HANDSHAKE) and head[1] == 3:
+        if looks_like_tls(head):
             hint = " (the bytes look like TLS: is this a TLS listener? then set ssl)"
         raise ProtocolError(
             f"response frame size {size} is outside the allowed range "
