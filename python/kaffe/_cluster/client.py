@@ -222,6 +222,8 @@ class Cluster:
                     errors[(host, port)] = str(exc)
                     failures.append(exc)
                     log.debug("broker %s:%s failed: %s", host, port, exc)
+                    if isinstance(exc, KafkaTimeoutError):
+                        await self.pool.suspect(host, port, exc)
                     continue
                 if answer is not None:
                     return answer
@@ -249,7 +251,8 @@ class Cluster:
     def _candidates(self) -> list[tuple[str, int, int | None]]:
         """Brokers to ask for cluster-wide things (metadata, coordinators), best first: those
         with a live connection, then those that may be tried now, then those in their reconnect
-        backoff (soonest first). Within a rank, the broker that answered the last metadata
+        backoff (soonest first), then those suspect of leaving requests unanswered (see
+        :meth:`ConnectionPool.suspect`). Within a rank, the broker that answered the last metadata
         request comes first (brokers learn metadata at slightly different times; asking the same
         one keeps the view from going backwards), then the other known brokers in random order,
         then the bootstrap endpoints."""
@@ -269,6 +272,8 @@ class Cluster:
             if conn is not None and conn.connected:
                 return (0, 0.0)
             wait = self.pool.backoff_remaining(c[0], c[1])
+            if self.pool.is_suspect(c[0], c[1]):  # left a request unanswered: ask it last
+                return (3, wait)
             return (1, 0.0) if wait <= 0 else (2, wait)
 
         out.sort(key=rank)  # stable: keeps the preference order within a rank

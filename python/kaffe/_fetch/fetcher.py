@@ -103,6 +103,14 @@ _LONG_POLL_GUESS = 0.1
 return comes back within milliseconds)."""
 _IDLE_CHECK = 1.0
 """The manager looks at the partitions at least this often (seconds)."""
+_FETCH_GRACE_S = 5.0
+"""Seconds a Fetch's answer may be late: the broker answers a long poll at ``max_wait_time`` at
+the latest, so one still unanswered ``max_wait_time`` + this much later went out on a dead
+connection (half-open, blackholed, a stopped broker). The grace covers the broker's own delay
+and sending the response (at most ``max_bytes``, 1 MB by default). A late answer costs one
+reconnect and a full fetch; waiting the whole ``request_timeout`` (Kafka's Java consumer uses
+its 30 s ``request.timeout.ms`` for a Fetch with a 0.5 s wait) would stall the partitions that
+long after every such fault, and each lane of the broker could stall them again."""
 _BACKOFF_FIRST_S = 0.1
 _BACKOFF_MAX_S = 2.0
 """A failing broker or partition waits 100 ms after its first failure, doubling up to 2 s."""
@@ -386,12 +394,31 @@ class Fetcher:
         return any(s.lane is lane for s in self._parts.values())
 
     def _retire(self, lane: _Lane) -> None:
-        """Cancel ``lane``'s fetch and close its connection in the background."""
-        if lane.task is not None:
+        """Cancel ``lane``'s fetch (unless it is the caller) and close its connection in the
+        background."""
+        if lane.task is not None and lane.task is not asyncio.current_task():
             lane.task.cancel()
         closing = asyncio.get_running_loop().create_task(lane.pool.close())
         self._retiring.add(closing)
         closing.add_done_callback(self._retiring.discard)
+
+    async def _suspect(self, node: int, exc: KafkaError) -> None:
+        """A request to ``node`` got no answer in time (``exc``). Its other connections were
+        opened the same way and are most likely just as dead (a half-open connection, a
+        blackhole, a stopped broker): every lane of the node is retired (the next fetch goes
+        out on a fresh connection) and the cluster's own connection to it is closed and marked
+        suspect, so the metadata refresh asks another broker first."""
+        lanes = self._lanes.pop(node, [])
+        for lane in lanes:
+            self._retire(lane)
+        for s in self._parts.values():
+            if s.lane in lanes:  # fetched again on a fresh lane once the node's backoff ends
+                s.lane = None
+        md = self.cluster.metadata
+        broker = md.broker(node) if md is not None else None
+        if broker is not None:
+            await self.cluster.pool.suspect(broker.host, broker.port, exc)
+        log.info("broker %d: %d fetch connection(s) closed after %s", node, len(lanes), exc)
 
     def _start(self, lane: _Lane, parts: list[PartitionFetch], now: float) -> None:
         lane.started = now
@@ -523,7 +550,7 @@ class Fetcher:
                 "rack_id": "",
             }
             resp = await conn.request(
-                ApiKey.FETCH, body, version=version, timeout=st.max_wait_time + 30.0
+                ApiKey.FETCH, body, version=version, timeout=st.max_wait_time + _FETCH_GRACE_S
             )
         except KafkaError as exc:
             lane.session = _Session()
@@ -539,6 +566,8 @@ class Fetcher:
                 self._backoff_node(node)
                 return
             log.info("fetch from broker %d failed: %s; refreshing metadata", node, exc)
+            if isinstance(exc, KafkaTimeoutError):
+                await self._suspect(node, exc)
             self.cluster.invalidate(s.topic for s in parts)
             self._refresh(s.topic for s in parts)
             self._backoff_node(node)

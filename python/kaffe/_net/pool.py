@@ -8,6 +8,11 @@ there is none or the old one died (the broker closed an idle connection, a reque
 Authentication and TLS failures are not retriable: the pool raises them, and until
 ``reconnect_backoff_max`` (at least) has passed it raises the same error again at once instead of
 trying, so a wrong password never turns into a storm of login attempts.
+
+A request that got no answer in time makes its broker *suspect* (:meth:`ConnectionPool.suspect`):
+its connection is closed and a failed attempt counted, and until a new connection to it succeeds
+:meth:`ConnectionPool.is_suspect` tells callers that can ask another broker (metadata,
+coordinator lookups) to ask the others first.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class _Backoff:
     failures: int = 0
     next_attempt: float = 0.0
     last_error: KafkaError | None = None
+    suspect: bool = False
+    """A request went unanswered (:meth:`ConnectionPool.suspect`); cleared by a new connection."""
 
 
 class ConnectionPool:
@@ -137,6 +144,31 @@ class ConnectionPool:
             raise ConnectionError("the connection pool is closed")
         self._conns[key] = conn
         return conn
+
+    async def suspect(self, host: str, port: int, error: KafkaError) -> None:
+        """``host:port`` left a request unanswered (``error``): close its connection (requests
+        in flight on it fail with :class:`kaffe.ConnectionError`), count a failed attempt (the
+        reconnect backoff) and mark it suspect until a new connection to it succeeds. A
+        half-open connection, a blackhole or a stopped broker look like this; a connection to
+        it that has not timed out yet is most likely just as dead."""
+        key = (host, port)
+        state = self._backoff.setdefault(key, _Backoff())
+        state.failures += 1
+        state.next_attempt = asyncio.get_running_loop().time() + backoff_delay(
+            state.failures, self.options.reconnect_backoff, self.options.reconnect_backoff_max
+        )
+        state.last_error = error
+        state.suspect = True
+        conn = self._conns.pop(key, None)
+        if conn is not None:
+            log.info("broker %s:%d: %s; closing its connection", host, port, error)
+            await conn.close()
+
+    def is_suspect(self, host: str, port: int) -> bool:
+        """Whether a request to ``host:port`` went unanswered and no new connection to it has
+        succeeded since (see :meth:`suspect`)."""
+        state = self._backoff.get((host, port))
+        return state is not None and state.suspect
 
     def connection(self, host: str, port: int) -> BrokerConnection | None:
         """The current connection to ``host:port`` (connected or not), if any."""
