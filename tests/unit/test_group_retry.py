@@ -1,12 +1,15 @@
 """The group engine's retry budget: retriable failures are never counted against
-``subscriber_retries``; the others are, and exhaust it."""
+``subscriber_retries``; the others are, and exhaust it. And how long a heartbeat may go
+unanswered before its connection is given up."""
 
 from __future__ import annotations
 
 import logging
 
 from kaffe import errors
+from kaffe._group.classic import heartbeat_response_timeout
 from kaffe._group.retry import RETRY_FIRST_S, RETRY_MAX_S, FailureBudget
+from kaffe._group.settings import GroupSettings
 
 
 def test_retriable_failures_back_off_capped_and_never_run_out() -> None:
@@ -47,3 +50,14 @@ def test_success_starts_the_count_again() -> None:
     budget.succeeded()
     assert budget.after(denied) == 0.5
     assert budget.after(denied) is None
+
+
+def test_heartbeat_response_timeout_is_short_of_the_session() -> None:
+    def timeout(session: float, interval: float) -> float:
+        return heartbeat_response_timeout(
+            GroupSettings("g", ("t",), session_timeout=session, heartbeat_interval=interval)
+        )
+
+    assert timeout(30.0, 0.5) == 5.0  # the defaults: ten heartbeat intervals
+    assert timeout(45.0, 3.0) == 15.0  # a third of the session: two more heartbeats fit in it
+    assert timeout(6.0, 0.1) == 2.0  # never below 2 s

@@ -12,7 +12,11 @@
    (``REBALANCE_IN_PROGRESS``), the generation or member is unknown (``ILLEGAL_GENERATION``,
    ``UNKNOWN_MEMBER_ID``: the partitions are lost), the subscription changes, the leader sees a
    subscribed topic's partition count change, or the member stops. A member that must rejoin
-   does so at once; only a failed attempt backs off (``rejoin_delay``).
+   does so at once; only a failed attempt backs off (``rejoin_delay``). A heartbeat unanswered
+   for :func:`heartbeat_response_timeout` closes its connection (a half-open or blackholed
+   connection to the coordinator answers nothing until the session is gone), and the next one
+   looks the coordinator up again and goes out on a fresh connection, so a short network fault
+   does not cost the member its partitions.
 4. Before rejoining, an eager member revokes every partition. A cooperative one (the agreed
    assignor's ``rebalance`` is ``"cooperative"``, KIP-429) keeps them through the rebalance and
    revokes only those the new assignment no longer has, then rejoins at once for the second
@@ -65,6 +69,14 @@ log = logging.getLogger("kaffe.group")
 _REJOIN_CODES = frozenset(
     {ErrorCode.ILLEGAL_GENERATION, ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.REBALANCE_IN_PROGRESS}
 )
+
+
+def heartbeat_response_timeout(settings: GroupSettings) -> float:
+    """Seconds a heartbeat may go unanswered before its connection is taken for dead: ten
+    heartbeat intervals, at most a third of the session timeout (so two more heartbeats fit in
+    the session on a fresh connection), at least 2 s (a coordinator answers a heartbeat at once;
+    a slower answer means a stalled broker or a dead connection)."""
+    return max(2.0, min(settings.heartbeat_interval * 10, settings.session_timeout / 3))
 
 
 class _RejoinError(Exception):
@@ -397,11 +409,10 @@ class ClassicMembership(Membership):
                     "group_instance_id": st.group_instance_id,
                 }
 
+            left = max(1.0, st.session_timeout - (time.monotonic() - last_ok))
             try:
                 resp = await self._coord(
-                    ApiKey.HEARTBEAT,
-                    body,
-                    max(1.0, st.session_timeout - (time.monotonic() - last_ok)),
+                    ApiKey.HEARTBEAT, body, min(left, heartbeat_response_timeout(st))
                 )
             except KafkaError as exc:
                 if time.monotonic() - last_ok > st.session_timeout:
