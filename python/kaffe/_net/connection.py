@@ -624,7 +624,7 @@ class BrokerConnection:
                 # TLS listener's alert cut short); a bare hang-up says nothing about TLS.
                 partial = exc.partial if isinstance(exc, asyncio.IncompleteReadError) else b""
                 if ctx is None and framing.looks_like_tls(partial):
-                    why += " (the bytes look like TLS: is this a TLS listener? then set ssl)"
+                    why += framing.TLS_HINT
         else:
             why = f"the connection failed: {exc}"
         pending = len(self._in_flight)

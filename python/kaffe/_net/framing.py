@@ -13,6 +13,10 @@ _TLS_ALERT = 0x15
 _TLS_HANDSHAKE = 0x16
 
 
+TLS_HINT = " (the bytes look like TLS: is this a TLS listener? then set ssl)"
+"""Appended to an error when the peer's first bytes look like TLS (:func:`looks_like_tls`)."""
+
+
 def looks_like_tls(data: bytes) -> bool:
     """Whether ``data`` (the first bytes a peer sent) starts like a TLS record: an alert or a
     handshake (``0x15``/``0x16``) with major version 3. One byte is enough to say so."""
@@ -46,7 +50,7 @@ async def read_frame(reader: asyncio.StreamReader, max_bytes: int) -> bytes | No
     if size < _CORRELATION.size or size > max_bytes:
         hint = ""
         if looks_like_tls(head):
-            hint = " (the bytes look like TLS: is this a TLS listener? then set ssl)"
+            hint = TLS_HINT
         raise ProtocolError(
             f"response frame size {size} is outside the allowed range "
             f"{_CORRELATION.size}..{max_bytes} bytes{hint}"
