@@ -22,6 +22,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,12 +30,16 @@ _TOOLS = Path(__file__).resolve().parents[1] / "tools"
 if str(_TOOLS) not in sys.path:
     sys.path.insert(0, str(_TOOLS))
 
-from faults.cluster import FaultCluster, start_cluster_with_proxies  # noqa: E402
 from kafka_harness.broker import BrokerHandle, ExternalBroker, LocalBroker  # noqa: E402
 from kafka_harness.cluster import LocalCluster  # noqa: E402
 from kafka_harness.jars import KafkaJars, fetch  # noqa: E402
 from kafka_harness.process import stop_all  # noqa: E402
 from kafka_harness.topics import TopicFactory  # noqa: E402
+
+if TYPE_CHECKING:
+    # Imported where used: the fault tools need confluent-kafka, which the wheel checks'
+    # minimal venvs (README examples only) do not install.
+    from faults.cluster import FaultCluster
 
 log = logging.getLogger("kaffe.tests")
 
@@ -152,6 +157,8 @@ def kafka_cluster(kafka_jars: KafkaJars) -> Iterator[LocalCluster]:
 @pytest.fixture(scope="session")
 def fault_cluster(kafka_jars: KafkaJars) -> Iterator[FaultCluster]:
     """A three-node cluster whose clients reach each broker only through a fault proxy."""
+    from faults.cluster import start_cluster_with_proxies
+
     _own_processes_only()
     fc = start_cluster_with_proxies(kafka_jars)
     _RUN_DIRS.append(fc.run_dir)
