@@ -29,6 +29,7 @@ from faults.proxy import HALF_OPEN, PASS
 from kaffe._cluster.client import Cluster
 from kaffe._fetch.fetcher import Fetcher, FetchSettings, PartitionFetch
 from kaffe.config import ClientConfig
+from kafka_harness.process import poll_until
 
 pytestmark = pytest.mark.cluster
 
@@ -64,8 +65,10 @@ async def _next_values(fetcher: Fetcher, state: PartitionFetch, timeout: float) 
 def test_fetch_resumes_soon_after_a_half_open_leader_heals(fault_cluster: FaultCluster) -> None:
     fc = fault_cluster
     topic = fc.create_topic(1, prefix="half-open-fetch")
-    leader = fc.leader(topic, 0)
-    assert leader is not None
+    # The admin tool's describe can fail or time out once under load; ask until it answers.
+    leader = poll_until(
+        lambda: fc.leader(topic, 0), timeout=60.0, what=f"the leader of {topic}/0", interval=0.5
+    )
     proxy = fc.proxy(leader)
     _produce(fc.bootstrap, topic, "before")
 
