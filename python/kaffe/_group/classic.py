@@ -59,7 +59,7 @@ from kaffe._group.membership import (
 from kaffe._group.settings import GroupSettings
 from kaffe._group.status import MemberStatus
 from kaffe._protocol import ApiKey, ErrorCode
-from kaffe._util import WAIT_TIMEOUTS
+from kaffe._util import WAIT_TIMEOUTS, backoff_delay
 from kaffe.errors import AuthenticationError, AuthorizationError, KafkaError, TLSError
 
 __all__ = ["ClassicMembership"]
@@ -156,7 +156,9 @@ class ClassicMembership(Membership):
                     status.fail(exc.__cause__ or exc)
                 except KafkaError as exc:
                     failures += 1
-                    delay = min(10.0, self._settings.rejoin_delay * 2 ** min(failures - 1, 4))
+                    delay = backoff_delay(
+                        failures, self._settings.rejoin_delay, 10.0, max_doublings=4, jitter=0.0
+                    )
                     loud = failures > self._settings.max_rejoin_attempts or isinstance(
                         exc, AuthenticationError | AuthorizationError | TLSError
                     )

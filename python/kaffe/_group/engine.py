@@ -55,7 +55,7 @@ from kaffe._group.offsets import CommitTracker
 from kaffe._group.settings import GroupSettings, WorkerStrategy
 from kaffe._group.status import MemberStatus
 from kaffe._group.watchdog import Watchdog
-from kaffe._util import TopicPartition
+from kaffe._util import TopicPartition, backoff_delay
 from kaffe.config import ClientConfig
 from kaffe.errors import KafkaError
 
@@ -113,20 +113,21 @@ class GroupEngine:
         self.cluster = cluster = Cluster(self.client)
         fetch_cluster = Cluster(self.client)
         expire = time.monotonic() + self.settings.client_down_retry_expire
-        delay = 0.2
+        failures = 0
         while True:
             try:
                 await cluster.bootstrap()
                 await fetch_cluster.bootstrap()
                 break
             except KafkaError as exc:
+                failures += 1
+                delay = backoff_delay(failures, 0.2, 5.0, jitter=0.0)
                 if not exc.retriable or time.monotonic() + delay > expire:
                     await cluster.close()
                     await fetch_cluster.close()
                     raise
                 log.warning("%s: cluster not reachable (%s); retrying in %.1f s", self, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
         self.fetcher = Fetcher(fetch_cluster, self.fetch_settings)
         membership = ClassicMembership(self, self.settings, cluster, self.status, self._topics)
         self.membership = membership
